@@ -1,0 +1,44 @@
+"""The FastAPI application. `sohoa serve` runs it with an embedded worker in the same process."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from sohoa import __version__
+from sohoa.config import Settings, get_settings
+from sohoa.services import Services, build_services
+from workers.embedded import EmbeddedWorker
+
+from .deps import api_key_for
+from .routes import router
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None,
+               embedded_worker: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        svc = services or build_services(settings)
+        app.state.services = svc
+        app.state.api_key = api_key_for(settings)
+        worker = None
+        if embedded_worker and not settings.broker_url:
+            worker = EmbeddedWorker(svc)
+            svc.worker = worker
+            worker.start()
+        yield
+        if worker:
+            worker.stop()
+
+    app = FastAPI(title="sohoa", version=__version__, lifespan=lifespan,
+                  description="Digitisation of dossiers received at public-administration service desks.")
+    app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,104 @@
+"""HTTP routes: scanners post batches; downstream systems and archivists read results."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile, status
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from sohoa import pipeline
+from sohoa.models import Batch, BatchItem, DocState, ProcessingError, ResultObject
+from storage.db import BatchRow, DocumentRow, FileRow
+from workers.tasks import enqueue
+
+from .deps import CallerDep, ServicesDep, audit
+
+router = APIRouter(prefix="/v1")
+
+
+class BatchAccepted(BaseModel):
+    batch_id: str
+    url: str
+    files: int
+
+
+@router.post("/batches", status_code=status.HTTP_202_ACCEPTED, response_model=BatchAccepted)
+async def post_batch(
+    svc: ServicesDep, caller: CallerDep, request_files: Annotated[list[UploadFile], File(alias="files")],
+    branch: Annotated[str | None, Form(max_length=64)] = None,
+) -> BatchAccepted:
+    limit = svc.settings.limits.max_file_bytes
+    batch_id = pipeline.create_batch(svc, branch or svc.settings.default_branch)
+    file_ids: list[str] = []
+    for upload in request_files:
+        data = await upload.read(limit + 1)  # one byte more than allowed tells "too large" apart
+        name = upload.filename or "upload"
+        file_ids += pipeline.receive(svc, batch_id, name, data)
+    enqueue(svc, file_ids)
+    if svc.worker:
+        svc.worker.wake()
+    return BatchAccepted(batch_id=batch_id, url=f"/v1/batches/{batch_id}", files=len(file_ids))
+
+
+@router.get("/batches/{batch_id}", response_model=Batch)
+def get_batch(batch_id: str, svc: ServicesDep, caller: CallerDep) -> Batch:
+    with svc.sessions() as s:
+        batch = s.get(BatchRow, batch_id)
+        if batch is None:
+            raise HTTPException(404, f"no batch {batch_id}")
+        rows = s.scalars(select(FileRow).where(FileRow.batch_id == batch_id).order_by(FileRow.created_at)).all()
+    items = []
+    for r in rows:
+        docs = pipeline.results_for_file(svc, r.id) if r.state == DocState.done.value else []
+        items.append(BatchItem(
+            file_id=r.id, name=r.name, sha256=r.sha256, state=DocState(r.state),
+            error=ProcessingError(code=r.error_code, message=r.error_message or "") if r.error_code else None,
+            # Batch status is for scanners: no personal data in it, only where each paper went.
+            documents=[ResultObject(document_id=d.document_id, source=d.source, doc_type=d.doc_type,
+                                    needs_review=d.needs_review, verification=d.verification,
+                                    result_code=d.result_code, provenance=d.provenance) for d in docs],
+        ))
+    states = {i.state for i in items}
+    overall = (DocState.processing if states & {DocState.queued, DocState.processing} and states - {DocState.queued}
+               else DocState.queued if states & {DocState.queued} else DocState.done)
+    return Batch(batch_id=batch_id, branch=batch.branch, created_at=batch.created_at, state=overall, items=items)
+
+
+@router.get("/results/{result_code}", response_model=ResultObject)
+def get_result(result_code: str, svc: ServicesDep, caller: CallerDep, include_text: bool = True) -> ResultObject:
+    result = pipeline.get_result(svc, result_code)
+    if result is None:
+        raise HTTPException(404, f"no result {result_code}")
+    audit(svc, caller, "read_result", result_code)
+    return result if include_text else result.model_copy(update={"text": ""})
+
+
+@router.get("/documents/{document_id}", response_model=ResultObject)
+def get_document(document_id: str, svc: ServicesDep, caller: CallerDep) -> ResultObject:
+    with svc.sessions() as s:
+        row = s.get(DocumentRow, document_id)
+    if row is None:
+        raise HTTPException(404, f"no document {document_id}")
+    audit(svc, caller, "read_document", document_id)
+    return ResultObject.model_validate(row.result)
+
+
+@router.get("/documents/{document_id}/original", response_class=Response)
+def get_original(document_id: str, svc: ServicesDep, caller: CallerDep) -> Response:
+    with svc.sessions() as s:
+        row = s.get(DocumentRow, document_id)
+        f = s.scalar(select(FileRow).where(FileRow.sha256 == row.source_sha256).limit(1)) if row else None
+    if row is None or f is None:
+        raise HTTPException(404, f"no document {document_id}")
+    audit(svc, caller, "read_original", document_id)
+    media = {"pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg", "tiff": "image/tiff"}
+    return Response(svc.store.get(f.original_key), media_type=media.get(f.kind or "", "application/octet-stream"))
+
+
+@router.get("/search", response_model=list[ResultObject])
+def search(q: str, svc: ServicesDep, caller: CallerDep, limit: int = 20) -> list[ResultObject]:
+    results = pipeline.search(svc, q, limit=min(max(limit, 1), 100))
+    audit(svc, caller, "search", "results", hits=len(results))
+    return results

@@ -1,0 +1,106 @@
+"""Scan clean-up before OCR: greyscale, light flattening, orientation, deskew, upscaling.
+
+Each step is a pure function on a NumPy image so it can be measured and swapped alone.
+Hard binarisation is deliberately absent: measured here, it costs Tesseract accuracy on
+degraded pages, while dividing out the background lighting helps (notes/ocr-engines.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from sohoa.config import PreprocessOptions
+
+
+@dataclass
+class Preprocessed:
+    image: np.ndarray  # uint8 greyscale, upright, deskewed, light-flattened
+    rotation: int  # clockwise degrees applied (0/90/180/270)
+    skew: float  # degrees of rotation applied by deskew
+    scale: float  # upscaling factor applied
+
+
+def to_grey(image: Image.Image | np.ndarray) -> np.ndarray:
+    arr = np.asarray(image)
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY)
+    return arr
+
+
+def flatten_illumination(grey: np.ndarray) -> np.ndarray:
+    """Divide by an estimate of the paper's brightness so shadows and gradients vanish.
+
+    The background is what remains after closing away text strokes (dark, thin) with a
+    kernel wider than any stroke, then smoothing.
+    """
+    h, w = grey.shape
+    k = max(15, (min(h, w) // 40) | 1)
+    background = cv2.morphologyEx(grey, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    background = cv2.GaussianBlur(background, (0, 0), k / 2)
+    flat = cv2.divide(grey, background, scale=255)
+    return flat
+
+
+def rotate_quadrant(grey: np.ndarray, degrees_clockwise: int) -> np.ndarray:
+    codes = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+    return cv2.rotate(grey, codes[degrees_clockwise]) if degrees_clockwise in codes else grey
+
+
+def _ink(grey: np.ndarray, max_side: int = 1200) -> tuple[np.ndarray, float]:
+    """A small binary ink mask used only for measuring (never for OCR)."""
+    h, w = grey.shape
+    f = min(1.0, max_side / max(h, w))
+    small = cv2.resize(grey, (int(w * f), int(h * f)), interpolation=cv2.INTER_AREA) if f < 1 else grey
+    _, ink = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    return ink, f
+
+
+def estimate_skew(grey: np.ndarray, max_degrees: float = 10.0) -> float:
+    """Skew angle in degrees (positive = text rises to the right), by projection-profile sharpness.
+
+    Rows of text make the horizontal ink profile spikiest when the lines are level; the
+    search is coarse-to-fine over ±max_degrees.
+    """
+    ink, _ = _ink(grey)
+    if ink.mean() < 0.5:  # blank page
+        return 0.0
+    h, w = ink.shape
+    centre = (w / 2, h / 2)
+
+    def sharpness(angle: float) -> float:
+        m = cv2.getRotationMatrix2D(centre, angle, 1.0)
+        rotated = cv2.warpAffine(ink, m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+        profile = rotated.sum(axis=1, dtype=np.float64)
+        return float(np.sum(np.diff(profile) ** 2))
+
+    best = 0.0
+    for step, span in ((1.0, max_degrees), (0.2, 1.0), (0.05, 0.2)):
+        candidates = np.arange(best - span, best + span + 1e-9, step)
+        best = float(max(candidates, key=sharpness))
+    return -best if abs(best) >= 0.1 else 0.0
+
+
+def rotate_small(grey: np.ndarray, degrees: float) -> np.ndarray:
+    """Rotate by a small angle, growing the canvas so no corner of the page is cut off."""
+    if not degrees:
+        return grey
+    h, w = grey.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), -degrees, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    return cv2.warpAffine(grey, m, (nw, nh), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+
+
+def upscale_if_small(grey: np.ndarray, min_width: int) -> tuple[np.ndarray, float]:
+    h, w = grey.shape
+    short_side = min(h, w)
+    if short_side >= min_width * 0.6:
+        return grey, 1.0
+    f = (min_width * 0.6) / short_side
+    return cv2.resize(grey, (int(w * f), int(h * f)), interpolation=cv2.INTER_CUBIC), f

@@ -1,0 +1,118 @@
+"""Tesseract 5 through tesserocr (in-process libtesseract), with Debian's `vie` model by default."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from sohoa.config import TesseractOptions
+from sohoa.models import OcrLine, OcrWord
+
+# Must be set before libtesseract starts its OpenMP runtime.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+import tesserocr  # noqa: E402
+
+_DEFAULT_TESSDATA = [Path("/usr/share/tesseract-ocr/5/tessdata"), Path("/usr/share/tesseract-ocr/4.00/tessdata"),
+                     Path("/usr/share/tessdata"), Path("/usr/local/share/tessdata")]
+
+
+class TesseractUnavailable(RuntimeError):
+    pass
+
+
+def find_tessdata(configured: Path | None, lang: str) -> Path:
+    candidates = [configured] if configured else []
+    if os.environ.get("TESSDATA_PREFIX"):
+        candidates.append(Path(os.environ["TESSDATA_PREFIX"]))
+    candidates += _DEFAULT_TESSDATA
+    for c in candidates:
+        if c and (c / f"{lang}.traineddata").is_file():
+            return c
+    raise TesseractUnavailable(
+        f"no {lang}.traineddata found (looked in {', '.join(str(c) for c in candidates if c)}); "
+        "install Debian's tesseract-ocr-vie or set SOHOA_TESSERACT__TESSDATA_DIR"
+    )
+
+
+@cache
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class TesseractEngine:
+    name = "tesseract"
+
+    def __init__(self, options: TesseractOptions | None = None):
+        self.options = options or TesseractOptions()
+        self.tessdata = find_tessdata(self.options.tessdata_dir, self.options.lang)
+        self._local = threading.local()  # a TessBaseAPI is not thread-safe: one per thread
+
+    def _api(self, lang: str, psm: int) -> tesserocr.PyTessBaseAPI:
+        key = f"api_{lang}_{psm}"
+        api = getattr(self._local, key, None)
+        if api is None:
+            api = tesserocr.PyTessBaseAPI(path=str(self.tessdata), lang=lang, psm=psm)
+            setattr(self._local, key, api)
+        return api
+
+    def version(self) -> dict[str, str]:
+        model = self.tessdata / f"{self.options.lang}.traineddata"
+        return {
+            "tesseract": tesserocr.tesseract_version().split()[1],
+            "tesserocr": tesserocr.__version__,
+            f"model:{self.options.lang}.traineddata": f"sha256:{_file_sha256(model)[:16]}",
+        }
+
+    def detect_orientation(self, grey: np.ndarray) -> tuple[int, float]:
+        if not (self.tessdata / "osd.traineddata").is_file():
+            return 0, 0.0
+        api = self._api("osd", tesserocr.PSM.OSD_ONLY)
+        api.SetImage(Image.fromarray(grey))
+        try:
+            res = api.DetectOrientationScript()
+        except RuntimeError:  # too little text to decide
+            return 0, 0.0
+        if not res:
+            return 0, 0.0
+        # Tesseract reports how far the page is turned clockwise; undo it.
+        return (360 - int(res["orient_deg"])) % 360, float(res["orient_conf"])
+
+    def recognize(self, grey: np.ndarray) -> list[OcrLine]:
+        api = self._api(self.options.lang, self.options.psm)
+        api.SetImage(Image.fromarray(grey))
+        api.Recognize()
+        lines: list[OcrLine] = []
+        it = api.GetIterator()
+        level_line, level_word = tesserocr.RIL.TEXTLINE, tesserocr.RIL.WORD
+        words: list[OcrWord] = []
+        # Walk words and cut at line boundaries: one pass gives both granularities.
+        while True:
+            text = it.GetUTF8Text(level_word)
+            if text and text.strip():
+                box = it.BoundingBox(level_word)
+                words.append(OcrWord(text=text.strip(), bbox=tuple(box), confidence=it.Confidence(level_word) / 100))
+            if it.IsAtFinalElement(level_line, level_word):
+                if words:
+                    lines.append(_line(words))
+                words = []
+            if not it.Next(level_word):
+                break
+        if words:
+            lines.append(_line(words))
+        return lines
+
+
+def _line(words: list[OcrWord]) -> OcrLine:
+    x0 = min(w.bbox[0] for w in words)
+    y0 = min(w.bbox[1] for w in words)
+    x1 = max(w.bbox[2] for w in words)
+    y1 = max(w.bbox[3] for w in words)
+    conf = sum(w.confidence * len(w.text) for w in words) / sum(len(w.text) for w in words)
+    return OcrLine(text=" ".join(w.text for w in words), bbox=(x0, y0, x1, y1), confidence=round(conf, 4), words=words)

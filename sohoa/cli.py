@@ -1,0 +1,169 @@
+"""The `sohoa` command. Its options and output formats are a contract other tools rely on."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from .config import get_settings
+from .models import ResultObject
+
+app = typer.Typer(help="sohoa: digitise dossiers received at public-administration service desks.",
+                  no_args_is_help=True, add_completion=False)
+records_app = typer.Typer(help="The existing electronic records that documents are verified against.")
+app.add_typer(records_app, name="records")
+err = Console(stderr=True)
+out = Console()
+
+INPUT_SUFFIXES = {".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png", ".zip"}
+
+
+def _services():  # noqa: ANN202
+    from .services import build_services
+
+    return build_services(get_settings())
+
+
+def _expand(paths: list[Path]) -> list[Path]:
+    """Files as given, and the files inside folders (by suffix there, to skip READMEs and truth files)."""
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in INPUT_SUFFIXES)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise typer.BadParameter(f"no such file or folder: {p}")
+    return files
+
+
+def _mask(value: object) -> str:
+    s = str(value)
+    return s[:3] + "…" + s[-3:] if len(s) > 8 else s
+
+
+@app.command()
+def process(
+    paths: Annotated[list[Path], typer.Argument(help="files and folders (PDF, TIFF, JPEG, PNG, ZIP)")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, one result object a document")] = False,
+    branch: Annotated[str | None, typer.Option("--branch", help="branch (desk) code the batch came from")] = None,
+) -> None:
+    """Run the whole pipeline in this process and report one result per document."""
+    from . import pipeline
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    files = _expand(paths)
+    svc = _services()
+    batch_id = pipeline.create_batch(svc, branch or svc.settings.default_branch)
+    results: list[ResultObject] = []
+    with Progress(console=err, disable=len(files) <= 1, transient=True) as progress:
+        task = progress.add_task("processing", total=len(files))
+        for path in files:
+            for file_id in pipeline.receive(svc, batch_id, path.name, path.read_bytes()):
+                file_results = pipeline.process_file(svc, file_id)
+                for r in file_results:
+                    if as_json:
+                        sys.stdout.write(r.model_dump_json(exclude_none=False) + "\n")
+                        sys.stdout.flush()
+                results += file_results
+            progress.advance(task)
+    if not as_json:
+        _print_table(results)
+        out.print(f"batch {batch_id}: {len(results)} document(s) from {len(files)} file(s); "
+                  f"results stored in {svc.store.describe()}, metadata in {svc.settings.db_url}")
+
+
+def _print_table(results: list[ResultObject]) -> None:
+    table = Table(title="sohoa results")
+    for col in ("file", "pages", "doc type", "key fields", "review", "verification", "result code"):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        if r.error:
+            table.add_row(r.source.file, "", "[red]error[/]", f"{r.error.code}: {r.error.message}", "", "", "")
+            continue
+        key = {k: r.fields[k] for k in ("id_number", "full_name", "date_of_birth", "document_number",
+                                        "enterprise_code", "company_name", "subject") if k in r.fields}
+        shown = ", ".join(f"{k}={_mask(v) if k == 'id_number' else v}" for k, v in key.items())
+        ver = r.verification.status + (f" ({', '.join(r.verification.mismatched_fields)})"
+                                       if r.verification.mismatched_fields else "")
+        table.add_row(r.source.file, ",".join(map(str, r.source.pages)), r.doc_type, shown,
+                      "yes" if r.needs_review else "", ver, r.result_code or "")
+    out.print(table)
+
+
+@records_app.command("import")
+def records_import(csv_file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Load registry records from CSV (idempotent upsert); rejected rows are listed with reasons."""
+    from . import registry
+
+    svc = _services()
+    try:
+        report = registry.import_csv(csv_file.read_text(encoding="utf-8"), svc.sessions, source=csv_file.name)
+    except (ValueError, UnicodeDecodeError) as exc:
+        err.print(f"[red]cannot import {csv_file}: {exc}[/]")
+        raise typer.Exit(2) from None
+    out.print(f"inserted {report.inserted}, updated {report.updated}, unchanged {report.unchanged}, "
+              f"rejected {len(report.rejected)}")
+    for line, reason in report.rejected:
+        out.print(f"  line {line}: {reason}")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """The HTTP API with an embedded worker (or, with SOHOA_BROKER_URL, feeding Celery workers)."""
+    import uvicorn
+
+    from api.main import create_app
+    from api.deps import api_key_for
+
+    settings = get_settings()
+    err.print(f"data dir {settings.data_dir}; API key in {settings.data_dir / 'api_key'}"
+              if not settings.api_key else f"data dir {settings.data_dir}")
+    api_key_for(settings)
+    uvicorn.run(create_app(settings), host=host, port=port)
+
+
+@app.command()
+def worker(concurrency: int = 1) -> None:
+    """A Celery worker (distributed mode, needs SOHOA_BROKER_URL)."""
+    from workers.tasks import celery_app
+
+    if not get_settings().broker_url:
+        err.print("[red]SOHOA_BROKER_URL is not set; in embedded mode `sohoa serve` runs the worker[/]")
+        raise typer.Exit(2)
+    celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}"])
+
+
+@app.command()
+def show(result_code: str) -> None:
+    """Print a stored result object as JSON."""
+    from . import pipeline
+
+    result = pipeline.get_result(_services(), result_code)
+    if result is None:
+        err.print(f"[red]no result {result_code}[/]")
+        raise typer.Exit(1)
+    sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+
+
+@app.command()
+def search(text: str, limit: int = 20) -> None:
+    """Find stored results whose text or fields contain every word (with or without diacritics)."""
+    from . import pipeline
+
+    hits = pipeline.search(_services(), text, limit=limit)
+    if not hits:
+        out.print("no results")
+    _print_table(hits)
+
+
+if __name__ == "__main__":
+    app()

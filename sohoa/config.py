@@ -1,0 +1,92 @@
+"""The one settings object. Every knob is a `SOHOA_*` environment variable (or `.env`).
+
+Embedded mode (the default) needs no servers: files under `data_dir`, SQLite, an in-process
+worker. Production swaps in MinIO/S3, PostgreSQL and a Celery broker by setting
+`SOHOA_STORAGE_BACKEND=s3`, `SOHOA_DATABASE_URL=postgresql+psycopg://…`, `SOHOA_BROKER_URL=redis://…`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TesseractOptions(BaseModel):
+    """Options of the Tesseract engine (one class per engine, docling-style)."""
+
+    lang: str = "vie"
+    # Debian's tesseract-ocr-vie lives here; a deployment may point at npm's best_int model instead.
+    tessdata_dir: Path | None = None
+    psm: int = 4  # single column of variable-size text: cards and forms read best this way here
+    # Tesseract's OpenMP threads fight each other on small machines; parallelise across pages instead.
+    omp_thread_limit: int = 1
+
+
+class PreprocessOptions(BaseModel):
+    render_dpi: int = 300
+    detect_orientation: bool = True
+    deskew: bool = True
+    max_deskew_degrees: float = 10.0
+    normalise_illumination: bool = True
+    # Card photos are often ~1000 px wide; below this the page is upscaled for OCR.
+    min_width_px: int = 1000
+
+
+class Limits(BaseModel):
+    max_file_bytes: int = 200 * 1024 * 1024
+    max_pages: int = 500
+    max_pixels_per_page: int = 80_000_000  # ~A3 at 600 dpi; anything bigger is a decompression bomb
+    max_zip_entries: int = 1000
+    max_zip_total_bytes: int = 1024 * 1024 * 1024
+    max_zip_depth: int = 1
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SOHOA_", env_file=".env", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("sohoa", appauthor=False)))
+    database_url: str | None = None  # default: SQLite file in data_dir
+    storage_backend: Literal["fs", "s3"] = "fs"
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_bucket: str = "sohoa"
+    s3_secure: bool = False
+    s3_region: str | None = None
+    broker_url: str | None = None  # None: embedded worker; else Celery (redis://, amqp://)
+    embedded_worker_poll_seconds: float = 0.5
+
+    service_name: str = "sohoa"
+    site: str = "default"  # which service-centre installation this is; goes into provenance
+    default_branch: str = "HQ"
+    api_key: str | None = None  # default: generated on first start and kept in data_dir/api_key
+    signing_key_path: Path | None = None  # default: data_dir/keys/provenance-ed25519.pem
+
+    tesseract: TesseractOptions = TesseractOptions()
+    preprocess: PreprocessOptions = PreprocessOptions()
+    limits: Limits = Limits()
+    review_threshold: float = 0.80
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'sohoa.db'}"
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.data_dir / "objects"
+
+    @property
+    def key_path(self) -> Path:
+        return self.signing_key_path or self.data_dir / "keys" / "provenance-ed25519.pem"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,118 @@
+"""Metadata in SQL through SQLAlchemy: SQLite in embedded mode, PostgreSQL by URL alone.
+
+The queue of work is the `files` table itself, so accepted work survives a crash: a file is
+`queued` from the moment its original is stored until a worker marks it `done` or `failed`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, create_engine, event)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class BatchRow(Base):
+    __tablename__ = "batches"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    branch: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+
+
+class FileRow(Base):
+    """One received file of a batch (a ZIP member is a file of its own)."""
+
+    __tablename__ = "files"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    name: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    original_key: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DocumentRow(Base):
+    """One document (a paper) found in an original; its result object is the stored contract."""
+
+    __tablename__ = "documents"
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    source_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    first_page: Mapped[int] = mapped_column(Integer)
+    result_code: Mapped[str] = mapped_column(String(64), unique=True)
+    doc_type: Mapped[str] = mapped_column(String(32), index=True)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    verification_status: Mapped[str] = mapped_column(String(16))
+    needs_review: Mapped[bool] = mapped_column(Boolean)
+    branch: Mapped[str | None] = mapped_column(String(64))
+    result: Mapped[dict] = mapped_column(JSON)
+    search_text: Mapped[str] = mapped_column(Text)  # diacritic-folded text + fields
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RegistryRow(Base):
+    """The existing electronic records (population registry extract) documents are checked against."""
+
+    __tablename__ = "registry"
+    id_number: Mapped[str] = mapped_column(String(12), primary_key=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[str | None] = mapped_column(String(10))
+    sex: Mapped[str | None] = mapped_column(String(3))
+    place_of_residence: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditRow(Base):
+    """Append-only: every read of personal data through the API."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str | None] = mapped_column(String(500))
+    details: Mapped[dict | None] = mapped_column(JSON)
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            # WAL lets the API read while the worker writes; synchronous=FULL makes a commit durable.
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def make_sessionmaker(url: str) -> sessionmaker:
+    return sessionmaker(make_engine(url), expire_on_commit=False)
+
+
+__all__ = ["AuditRow", "Base", "BatchRow", "DocumentRow", "FileRow", "RegistryRow", "JSON", "make_sessionmaker", "utcnow"]

@@ -1,0 +1,42 @@
+"""Small rendered documents for tests that need a real page (no shared samples needed)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+FONT = Path("/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf")
+FONT_BOLD = Path("/usr/share/fonts/truetype/liberation2/LiberationSans-Bold.ttf")
+
+CARD_LINES = [
+    ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", True),
+    ("Độc lập - Tự do - Hạnh phúc", True),
+    ("CĂN CƯỚC CÔNG DÂN", True),
+    ("Số / No.: 074187001234", False),
+    ("Họ và tên / Full name:", False),
+    ("NGUYỄN THỊ HỒNG NHUNG", True),
+    ("Ngày sinh / Date of birth: 12/03/1987", False),
+    ("Giới tính / Sex: Nữ", False),
+    ("Quốc tịch / Nationality: Việt Nam", False),
+    ("Quê quán / Place of origin: Xã Diễn Châu, huyện Diễn Châu, tỉnh Nghệ An", False),
+    ("Nơi thường trú / Place of residence: Số 12 đường Yersin, Phường Phú Cường,", False),
+    ("thành phố Thủ Dầu Một, tỉnh Bình Dương", False),
+    ("Có giá trị đến: 12/03/2027", False),
+]
+
+
+def card_png(lines=CARD_LINES) -> bytes:
+    """A plain rendering of a 2021 CCCD front (the generator in sohoa.synth makes realistic ones)."""
+    if not FONT.exists():
+        pytest.skip("fonts-liberation2 is not installed")
+    img = Image.new("RGB", (1400, 60 + 52 * len(lines)), (250, 250, 245))
+    draw = ImageDraw.Draw(img)
+    regular, bold = ImageFont.truetype(str(FONT), 30), ImageFont.truetype(str(FONT_BOLD), 30)
+    for i, (text, is_bold) in enumerate(lines):
+        draw.text((40, 30 + 52 * i), text, font=bold if is_bold else regular, fill=(20, 20, 20))
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()

@@ -1,0 +1,83 @@
+"""OCR stage: clean-up steps and Tesseract `vie` on rendered Vietnamese text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from ingest.pages import RawPage
+from ocr import preprocess as pp
+from ocr.read import read_page
+from sohoa.config import PreprocessOptions, TesseractOptions
+
+FONT = Path("/usr/share/fonts/truetype/liberation2/LiberationSerif-Regular.ttf")
+LINES = [
+    "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+    "Độc lập - Tự do - Hạnh phúc",
+    "Họ, chữ đệm, tên: NGUYỄN THỊ HỒNG NHUNG",
+    "Nơi thường trú: Số 12 đường Yersin, Phường Phú Cường",
+    "Ngày, tháng, năm sinh: 12/03/1987",
+]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from ocr.tesseract import TesseractEngine, TesseractUnavailable
+
+    try:
+        return TesseractEngine(TesseractOptions())
+    except TesseractUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+def page_image(lines=LINES, size=(1700, 900)) -> Image.Image:
+    if not FONT.exists():
+        pytest.skip("fonts-liberation2 is not installed")
+    img = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype(str(FONT), 44)
+    for i, line in enumerate(lines):
+        draw.text((80, 80 + i * 140), line, font=font, fill="black")
+    return img
+
+
+def test_skew_estimate_recovers_a_known_angle() -> None:
+    grey = pp.to_grey(page_image())
+    tilted = pp.rotate_small(grey, 3.0)
+    assert pp.estimate_skew(tilted) == pytest.approx(-3.0, abs=0.3)
+    assert pp.estimate_skew(grey) == pytest.approx(0.0, abs=0.2)
+
+
+def test_illumination_flattening_removes_a_gradient() -> None:
+    grey = pp.to_grey(page_image()).astype(np.float32)
+    ramp = np.linspace(0.45, 1.0, grey.shape[1], dtype=np.float32)[None, :]
+    shaded = (grey * ramp).astype(np.uint8)
+    flat = pp.flatten_illumination(shaded)
+    # Paper on the dark side and the bright side ends up equally light.
+    left, right = np.median(flat[:, :200]), np.median(flat[:, -200:])
+    assert abs(int(left) - int(right)) < 15 and left > 200
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_reads_vietnamese_with_diacritics_at_any_orientation(engine, rotation: int) -> None:
+    img = page_image().rotate(-rotation, expand=True).filter(ImageFilter.GaussianBlur(0.8))
+    result = read_page(RawPage(number=1, image=img, dpi=300), engine, PreprocessOptions())
+    text = result.text.text
+    for line in LINES:
+        assert line in text, f"missing {line!r} in {text!r}"
+    assert result.text.source == "ocr"
+    assert all(0.0 <= ln.confidence <= 1.0 and ln.bbox[2] > ln.bbox[0] for ln in result.text.lines)
+    assert result.text.mean_confidence > 0.85
+
+
+def test_text_layer_page_skips_ocr(engine) -> None:
+    from sohoa.models import OcrLine
+
+    line = OcrLine(text="Số: 181/UBND-KSTTHC", bbox=(0, 0, 10, 10), confidence=1.0)
+    raw = RawPage(number=1, image=Image.new("RGB", (10, 10)), dpi=72, text_lines=[line], text_layer_engine="pdfplumber")
+    result = read_page(raw, engine, PreprocessOptions())
+    assert result.text.source == "text_layer" and result.cleaned is None
+    assert result.text.text == "Số: 181/UBND-KSTTHC"
