@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sohoa import __version__
 from sohoa.config import Settings, get_settings
@@ -37,8 +40,26 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                   description="Digitisation of dossiers received at public-administration service desks.")
     app.include_router(router)
 
+    # Errors are RFC 9457 problem details, so clients branch on `status`/`title`, not on prose.
+    @app.exception_handler(StarletteHTTPException)
+    async def http_problem(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _problem(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_problem(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _problem(422, "the request is not valid", errors=[
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()])
+
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
+
+
+def _problem(status: int, detail: str, **extra: object) -> JSONResponse:
+    from http import HTTPStatus
+
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail, **extra},
+                        status_code=status, media_type="application/problem+json")

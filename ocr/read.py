@@ -25,9 +25,11 @@ class PageResult:
 
 def clean_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions) -> pp.Preprocessed:
     grey = pp.to_grey(raw.image)
-    grey, scale = pp.upscale_if_small(grey, opts.min_width_px)
     if opts.normalise_illumination:
         grey = pp.flatten_illumination(grey)
+    if opts.crop_to_content:
+        grey = pp.crop_to_content(grey)
+    grey, scale = pp.upscale_if_small(grey, opts.min_width_px)
     rotation = 0
     if opts.detect_orientation:
         rotation, conf = engine.detect_orientation(grey)

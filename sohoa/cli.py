@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import multiprocessing
+import os
 import sys
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +17,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from .config import get_settings
+from .config import Settings, get_settings
 from .models import ResultObject
 
 app = typer.Typer(help="sohoa: digitise dossiers received at public-administration service desks.",
@@ -29,7 +33,7 @@ INPUT_SUFFIXES = {".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png", ".zip"}
 def _services():  # noqa: ANN202
     from .services import build_services
 
-    return build_services(get_settings())
+    return build_services(Settings())
 
 
 def _expand(paths: list[Path]) -> list[Path]:
@@ -55,8 +59,9 @@ def process(
     paths: Annotated[list[Path], typer.Argument(help="files and folders (PDF, TIFF, JPEG, PNG, ZIP)")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout, one result object a document")] = False,
     branch: Annotated[str | None, typer.Option("--branch", help="branch (desk) code the batch came from")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="worker processes (0: one per CPU core)")] = 0,
 ) -> None:
-    """Run the whole pipeline in this process and report one result per document."""
+    """Run the whole pipeline on this machine and report one result per document."""
     from . import pipeline
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -66,19 +71,44 @@ def process(
     results: list[ResultObject] = []
     with Progress(console=err, disable=len(files) <= 1, transient=True) as progress:
         task = progress.add_task("processing", total=len(files))
-        for path in files:
-            for file_id in pipeline.receive(svc, batch_id, path.name, path.read_bytes()):
-                file_results = pipeline.process_file(svc, file_id)
-                for r in file_results:
-                    if as_json:
-                        sys.stdout.write(r.model_dump_json(exclude_none=False) + "\n")
-                        sys.stdout.flush()
-                results += file_results
+        # Every original is stored and queued first, so an interrupted run loses nothing.
+        received = [pipeline.receive(svc, batch_id, path.name, path.read_bytes()) for path in files]
+        for file_results in _run_files(svc, received, jobs or os.cpu_count() or 1):
+            for r in file_results:
+                if as_json:
+                    sys.stdout.write(r.model_dump_json() + "\n")
+                    sys.stdout.flush()
+            results += file_results
             progress.advance(task)
     if not as_json:
         _print_table(results)
         out.print(f"batch {batch_id}: {len(results)} document(s) from {len(files)} file(s); "
                   f"results stored in {svc.store.describe()}, metadata in {svc.settings.db_url}")
+
+
+def _process_ids(file_ids: list[str]) -> list[ResultObject]:
+    from . import pipeline
+
+    svc = _worker_services()
+    return [r for fid in file_ids for r in pipeline.process_file(svc, fid)]
+
+
+@lru_cache
+def _worker_services():  # noqa: ANN202 - one set of services (and one OCR engine) per worker process
+    return _services()
+
+
+def _run_files(svc, received: list[list[str]], jobs: int) -> Iterator[list[ResultObject]]:  # noqa: ANN001
+    """Results file by file, in input order; pages of different files run in parallel processes."""
+    from . import pipeline
+
+    if jobs <= 1 or len(received) <= 1:
+        for ids in received:
+            yield [r for fid in ids for r in pipeline.process_file(svc, fid)]
+        return
+    # spawn, not fork: the parent holds SQLite connections and libtesseract state.
+    with ProcessPoolExecutor(min(jobs, len(received)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(_process_ids, received)
 
 
 def _print_table(results: list[ResultObject]) -> None:
@@ -162,7 +192,9 @@ def search(text: str, limit: int = 20) -> None:
     hits = pipeline.search(_services(), text, limit=limit)
     if not hits:
         out.print("no results")
-    _print_table(hits)
+    for r in hits:
+        sys.stdout.write(f"{r.result_code}\t{r.doc_type}\t{r.source.file}\tpages {','.join(map(str, r.source.pages))}\t"
+                         f"{r.verification.status}{chr(9) + 'needs review' if r.needs_review else ''}\n")
 
 
 if __name__ == "__main__":

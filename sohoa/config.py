@@ -33,6 +33,7 @@ class PreprocessOptions(BaseModel):
     deskew: bool = True
     max_deskew_degrees: float = 10.0
     normalise_illumination: bool = True
+    crop_to_content: bool = True  # a card copied onto A4 is read from its own region
     # Card photos are often ~1000 px wide; below this the page is upscaled for OCR.
     min_width_px: int = 1000
 

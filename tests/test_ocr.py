@@ -81,3 +81,21 @@ def test_text_layer_page_skips_ocr(engine) -> None:
     result = read_page(raw, engine, PreprocessOptions())
     assert result.text.source == "text_layer" and result.cleaned is None
     assert result.text.text == "Số: 181/UBND-KSTTHC"
+
+
+def test_card_copied_on_a4_is_read_from_its_region(engine) -> None:
+    card = page_image(size=(1700, 800)).resize((1020, 480))
+    rng = np.random.default_rng(3)
+    a4 = (rng.normal(238, 6, (3508, 2480)).clip(0, 255)).astype(np.uint8)
+    a4 = np.stack([a4] * 3, axis=-1)
+    a4[500:980, 600:1620] = np.asarray(card)
+    grey = pp.to_grey(a4)
+    crop = pp.crop_to_content(grey)
+    assert crop.shape[0] < 700 and crop.shape[1] < 1200
+    result = read_page(RawPage(number=1, image=Image.fromarray(a4), dpi=300), engine, PreprocessOptions())
+    assert "Độc lập - Tự do - Hạnh phúc" in result.text.text
+
+
+def test_full_page_is_not_cropped() -> None:
+    grey = pp.to_grey(page_image())
+    assert pp.crop_to_content(grey).shape == grey.shape or pp.crop_to_content(grey).size > 0.3 * grey.size
