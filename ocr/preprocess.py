@@ -7,21 +7,10 @@ degraded pages, while dividing out the background lighting helps (notes/ocr-engi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 from PIL import Image
 
-from sohoa.config import PreprocessOptions
-
-
-@dataclass
-class Preprocessed:
-    image: np.ndarray  # uint8 greyscale, upright, deskewed, light-flattened
-    rotation: int  # clockwise degrees applied (0/90/180/270)
-    skew: float  # degrees of rotation applied by deskew
-    scale: float  # upscaling factor applied
 
 
 def to_grey(image: Image.Image | np.ndarray) -> np.ndarray:

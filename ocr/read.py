@@ -23,24 +23,30 @@ class PageResult:
     cleaned: np.ndarray | None  # the greyscale page that was OCR'd (stored as the page image)
 
 
-def clean_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions) -> pp.Preprocessed:
+def prepare(raw: RawPage, opts: PreprocessOptions) -> tuple[np.ndarray, float]:
+    """Greyscale, light flattened, cropped to the content, upscaled when small."""
     grey = pp.to_grey(raw.image)
     if opts.normalise_illumination:
         grey = pp.flatten_illumination(grey)
     if opts.crop_to_content:
         grey = pp.crop_to_content(grey)
-    grey, scale = pp.upscale_if_small(grey, opts.min_width_px)
-    rotation = 0
-    if opts.detect_orientation:
-        rotation, conf = engine.detect_orientation(grey)
-        if conf < MIN_ORIENTATION_CONFIDENCE:
-            rotation = 0
-        grey = pp.rotate_quadrant(grey, rotation)
-    skew = 0.0
-    if opts.deskew:
-        skew = pp.estimate_skew(grey, opts.max_deskew_degrees)
-        grey = pp.rotate_small(grey, skew)
-    return pp.Preprocessed(image=grey, rotation=rotation, skew=skew, scale=scale)
+    return pp.upscale_if_small(grey, opts.min_width_px)
+
+
+def text_score(lines: list[OcrLine]) -> float:
+    """How much believable text a reading holds: characters weighted by word confidence.
+
+    Upside-down or sideways pages read as short, low-confidence junk, so the right
+    orientation scores far higher.
+    """
+    return sum(w.confidence * len(w.text) for ln in lines for w in ln.words if w.confidence >= 0.5)
+
+
+def _upright_and_read(grey: np.ndarray, rotation: int, engine: OcrEngine, opts: PreprocessOptions):
+    page = pp.rotate_quadrant(grey, rotation)
+    skew = pp.estimate_skew(page, opts.max_deskew_degrees) if opts.deskew else 0.0
+    page = pp.rotate_small(page, skew)
+    return page, skew, engine.recognize(page)
 
 
 def read_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions) -> PageResult:
@@ -49,11 +55,33 @@ def read_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions) -> PageR
         text = PageText(page=raw.number, width=w, height=h, source="text_layer",
                         engine=raw.text_layer_engine or "pdf text layer", lines=raw.text_lines)
         return PageResult(text=text, cleaned=None)
-    cleaned = clean_page(raw, engine, opts)
-    lines: list[OcrLine] = engine.recognize(cleaned.image)
-    h, w = cleaned.image.shape
+    grey, _scale = prepare(raw, opts)
+    candidates = [0]
+    if opts.detect_orientation:
+        rotation, conf = engine.detect_orientation(grey)
+        if rotation and conf >= MIN_ORIENTATION_CONFIDENCE:
+            candidates = [rotation, 0]
+    # Tesseract's orientation guess is wrong often enough on cards (guilloche, photos) that a
+    # suggested turn is confirmed by reading: the turned page must read at least as well as the
+    # page as it came. The second reading is only paid for when a turn was suggested.
+    best = None
+    for rotation in candidates:
+        page, skew, lines = _upright_and_read(grey, rotation, engine, opts)
+        score = text_score(lines)
+        if best is None or score > best[0]:
+            best = (score, rotation, page, skew, lines)
+        if _confident(lines):
+            break
+    _, rotation, page, skew, lines = best
+    h, w = page.shape
     versions = engine.version()
     text = PageText(page=raw.number, width=w, height=h, source="ocr",
                     engine=f"{engine.name} {next(iter(versions.values()))}",
-                    rotation=cleaned.rotation, skew=round(cleaned.skew, 2), lines=lines)
-    return PageResult(text=text, cleaned=cleaned.image)
+                    rotation=rotation, skew=round(skew, 2), lines=lines)
+    return PageResult(text=text, cleaned=page)
+
+
+def _confident(lines: list[OcrLine]) -> bool:
+    words = [w for ln in lines for w in ln.words]
+    chars = sum(len(w.text) for w in words)
+    return chars >= 40 and sum(w.confidence * len(w.text) for w in words) / chars >= 0.85

@@ -1,0 +1,29 @@
+"""One parser a doc type: each turns the lines of a document into a Draft of its fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from extraction.fields import Draft
+from extraction.labels import Line
+from extraction.parsers import (
+    birth_certificate,
+    business_registration,
+    cccd,
+    cccd_back,
+    cmnd,
+    official_letter,
+)
+from sohoa.models import DocType
+
+Parser = Callable[[list[Line]], Draft]
+
+PARSERS: dict[DocType, Parser] = {
+    "cccd": cccd.parse,
+    "cccd_back": cccd_back.parse,
+    "cmnd": cmnd.parse,
+    "birth_certificate": birth_certificate.parse,
+    "official_letter": official_letter.parse,
+    "business_registration": business_registration.parse,
+}
+
