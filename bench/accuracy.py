@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -54,7 +55,7 @@ def line_errors(truth: str, ocr: str, strip_marks: bool = False) -> tuple[int, i
     return errors, total
 
 
-def run(corpus: Path, truth_rows: list[dict]) -> dict[str, dict]:
+def run(corpus: Path, truth_rows: list[dict], show_failures: bool = False) -> dict[str, dict]:
     stats: dict[str, dict] = defaultdict(lambda: defaultdict(float))
     with tempfile.TemporaryDirectory() as tmp:
         svc = build_services(Settings(data_dir=Path(tmp) / "data"))
@@ -67,7 +68,7 @@ def run(corpus: Path, truth_rows: list[dict]) -> dict[str, dict]:
             t0 = time.perf_counter()
             results = []
             for fid in pipeline.receive(svc, batch, name, data):
-                results += pipeline.process_file(svc, fid)
+                results += pipeline.process_file_or_record(svc, fid)
             elapsed = time.perf_counter() - t0
             pages = sum(len(r.source.pages) for r in results) or 1
             level = rows[0]["level"]
@@ -80,6 +81,8 @@ def run(corpus: Path, truth_rows: list[dict]) -> dict[str, dict]:
                 st["documents"] += 1
                 if got is None:
                     st["fields_total"] += len(row["fields"])
+                    if show_failures:
+                        print(f"{name} p{want_pages} {level}: no document with these pages", file=sys.stderr)
                     continue
                 st["type_ok"] += got.doc_type == row["doc_type"]
                 for k, v in row["fields"].items():
@@ -87,7 +90,10 @@ def run(corpus: Path, truth_rows: list[dict]) -> dict[str, dict]:
                     ok = got.fields.get(k) == v
                     st["fields_ok"] += ok
                     st[f"miss:{row['doc_type']}.{k}"] += not ok
-                st["docs_all_fields_ok"] += all(got.fields.get(k) == v for k, v in row["fields"].items())
+                wrong = {k: (v, got.fields.get(k)) for k, v in row["fields"].items() if got.fields.get(k) != v}
+                st["docs_all_fields_ok"] += not wrong
+                if show_failures and (wrong or got.doc_type != row["doc_type"]):
+                    print(f"{name} p{want_pages} {level} {row['doc_type']}->{got.doc_type}: {wrong}", file=sys.stderr)
                 e, n = line_errors(row["text"], got.text)
                 st["char_err"] += e
                 st["chars"] += n
@@ -126,17 +132,18 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--dossiers", type=int, default=1)
     ap.add_argument("--text-pdfs", type=int, default=1)
+    ap.add_argument("--show-failures", action="store_true", help="print each wrong document to stderr")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         corpus = args.corpus
         if corpus is None:
-            from sohoa.synth.corpus import generate_corpus
-
             corpus = Path(tmp) / "corpus"
-            generate_corpus(corpus, n_per_template=args.n, levels=args.levels.split(","), seed=args.seed,
-                            dossiers=args.dossiers, text_pdfs=args.text_pdfs, rotations=True)
+            # A separate process, so the peak memory reported below is the pipeline's alone.
+            subprocess.run([sys.executable, "-m", "sohoa.synth", str(corpus), "--n", str(args.n), "--levels", args.levels,
+                            "--seed", str(args.seed), "--dossiers", str(args.dossiers),
+                            "--text-pdfs", str(args.text_pdfs), "--rotations"], check=True, stdout=subprocess.DEVNULL)
         rows = [json.loads(line) for line in (corpus / "truth.jsonl").read_text().splitlines() if line.strip()]
-        print(report(run(corpus, rows)))
+        print(report(run(corpus, rows, args.show_failures)))
 
 
 if __name__ == "__main__":

@@ -22,5 +22,8 @@ class OcrEngine(Protocol):
     def detect_orientation(self, grey: np.ndarray) -> tuple[int, float]:
         """(clockwise degrees the page must be turned to be upright, confidence)."""
 
+    def read_line(self, grey: np.ndarray, alphabet: str) -> tuple[str, float]:
+        """A single cropped line read with a restricted alphabet, and its 0..1 confidence."""
+
     def recognize(self, grey: np.ndarray) -> list[OcrLine]:
         """Lines in reading order with pixel boxes and 0..1 confidences."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ingest.pages import RawPage
@@ -12,9 +13,12 @@ from sohoa.models import OcrLine, PageText
 
 from . import preprocess as pp
 from .engine import OcrEngine
+from .mrz import reread_mrz
 
 # Below this OSD confidence Tesseract's orientation guess is noise (measured on card scans).
 MIN_ORIENTATION_CONFIDENCE = 1.5
+# Orientation trials read a copy at most this large: a card as it is, an A4 page at ~150 dpi.
+PROBE_MAX_SIDE = 1800
 
 
 @dataclass
@@ -42,11 +46,53 @@ def text_score(lines: list[OcrLine]) -> float:
     return sum(w.confidence * len(w.text) for ln in lines for w in ln.words if w.confidence >= 0.5)
 
 
-def _upright_and_read(grey: np.ndarray, rotation: int, engine: OcrEngine, opts: PreprocessOptions):
+def _upright(grey: np.ndarray, rotation: int, opts: PreprocessOptions) -> tuple[np.ndarray, float]:
     page = pp.rotate_quadrant(grey, rotation)
     skew = pp.estimate_skew(page, opts.max_deskew_degrees) if opts.deskew else 0.0
-    page = pp.rotate_small(page, skew)
-    return page, skew, engine.recognize(page)
+    return pp.rotate_small(page, skew), skew
+
+
+@dataclass
+class _Reading:
+    rotation: int
+    skew: float
+    page: np.ndarray
+    lines: list[OcrLine]
+
+
+def read_upright(grey: np.ndarray, engine: OcrEngine, opts: PreprocessOptions) -> _Reading:
+    """Turn the page the quarter turn that makes it read best, deskew it, and read it.
+
+    Tesseract's orientation guess (OSD) is tried first, but it is wrong often enough on cards
+    (guilloche backgrounds, photos, sideways scans) that every guess is confirmed by reading:
+    the first orientation that reads confidently wins, else the one with the most believable
+    text. Trials read a copy no larger than PROBE_MAX_SIDE; for a card that copy is the page
+    itself and the winning trial is the final reading.
+    """
+    order = [0]
+    if opts.detect_orientation:
+        suggested, conf = engine.detect_orientation(grey)
+        order = [suggested if conf >= MIN_ORIENTATION_CONFIDENCE else 0]
+        order += [r for r in (0, 180, 90, 270) if r not in order]
+    probe = grey
+    if max(grey.shape) > PROBE_MAX_SIDE:
+        f = PROBE_MAX_SIDE / max(grey.shape)
+        probe = cv2.resize(grey, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    best: tuple[float, _Reading] | None = None
+    for rotation in order:
+        page, skew = _upright(probe, rotation, opts)
+        reading = _Reading(rotation, skew, page, engine.recognize(page))
+        score = text_score(reading.lines)
+        if best is None or score > best[0]:
+            best = (score, reading)
+        if _confident(reading.lines):
+            break
+    assert best is not None
+    reading = best[1]
+    if probe is not grey:
+        page, skew = _upright(grey, reading.rotation, opts)
+        reading = _Reading(reading.rotation, skew, page, engine.recognize(page))
+    return reading
 
 
 def read_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions) -> PageResult:
@@ -56,29 +102,14 @@ def read_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions) -> PageR
                         engine=raw.text_layer_engine or "pdf text layer", lines=raw.text_lines)
         return PageResult(text=text, cleaned=None)
     grey, _scale = prepare(raw, opts)
-    candidates = [0]
-    if opts.detect_orientation:
-        rotation, conf = engine.detect_orientation(grey)
-        if rotation and conf >= MIN_ORIENTATION_CONFIDENCE:
-            candidates = [rotation, 0]
-    # Tesseract's orientation guess is wrong often enough on cards (guilloche, photos) that a
-    # suggested turn is confirmed by reading: the turned page must read at least as well as the
-    # page as it came. The second reading is only paid for when a turn was suggested.
-    best = None
-    for rotation in candidates:
-        page, skew, lines = _upright_and_read(grey, rotation, engine, opts)
-        score = text_score(lines)
-        if best is None or score > best[0]:
-            best = (score, rotation, page, skew, lines)
-        if _confident(lines):
-            break
-    _, rotation, page, skew, lines = best
-    h, w = page.shape
+    reading = read_upright(grey, engine, opts)
+    reading.lines = reread_mrz(reading.page, reading.lines, engine)
+    h, w = reading.page.shape
     versions = engine.version()
     text = PageText(page=raw.number, width=w, height=h, source="ocr",
                     engine=f"{engine.name} {next(iter(versions.values()))}",
-                    rotation=rotation, skew=round(skew, 2), lines=lines)
-    return PageResult(text=text, cleaned=page)
+                    rotation=reading.rotation, skew=round(reading.skew, 2), lines=reading.lines)
+    return PageResult(text=text, cleaned=reading.page)
 
 
 def _confident(lines: list[OcrLine]) -> bool:

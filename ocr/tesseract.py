@@ -84,6 +84,20 @@ class TesseractEngine:
         # Tesseract reports how far the page is turned clockwise; undo it.
         return (360 - int(res["orient_deg"])) % 360, float(res["orient_conf"])
 
+    def read_line(self, grey: np.ndarray, alphabet: str) -> tuple[str, float]:
+        """One line of text restricted to `alphabet` (machine-readable zones), with its confidence.
+
+        Uses the `eng` model when present: MRZ characters are Latin capitals, digits and '<',
+        and the Vietnamese model's diacritics only add ways to misread them.
+        """
+        lang = "eng" if (self.tessdata / "eng.traineddata").is_file() else self.options.lang
+        api = self._api(f"{lang}", tesserocr.PSM.SINGLE_LINE)
+        api.SetVariable("tessedit_char_whitelist", alphabet)
+        api.SetImage(Image.fromarray(grey))
+        text = api.GetUTF8Text().strip().replace(" ", "")
+        api.SetVariable("tessedit_char_whitelist", "")
+        return text, api.MeanTextConf() / 100
+
     def recognize(self, grey: np.ndarray) -> list[OcrLine]:
         api = self._api(self.options.lang, self.options.psm)
         api.SetImage(Image.fromarray(grey))
@@ -93,8 +107,13 @@ class TesseractEngine:
         level_line, level_word = tesserocr.RIL.TEXTLINE, tesserocr.RIL.WORD
         words: list[OcrWord] = []
         # Walk words and cut at line boundaries: one pass gives both granularities.
+        if it is None:
+            return lines
         while True:
-            text = it.GetUTF8Text(level_word)
+            try:
+                text = it.GetUTF8Text(level_word)
+            except RuntimeError:  # an empty element (no text at this position)
+                text = None
             if text and text.strip():
                 box = it.BoundingBox(level_word)
                 words.append(OcrWord(text=text.strip(), bbox=tuple(box), confidence=it.Confidence(level_word) / 100))

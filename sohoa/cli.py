@@ -90,7 +90,7 @@ def _process_ids(file_ids: list[str]) -> list[ResultObject]:
     from . import pipeline
 
     svc = _worker_services()
-    return [r for fid in file_ids for r in pipeline.process_file(svc, fid)]
+    return [r for fid in file_ids for r in pipeline.process_file_or_record(svc, fid)]
 
 
 @lru_cache
@@ -104,7 +104,7 @@ def _run_files(svc, received: list[list[str]], jobs: int) -> Iterator[list[Resul
 
     if jobs <= 1 or len(received) <= 1:
         for ids in received:
-            yield [r for fid in ids for r in pipeline.process_file(svc, fid)]
+            yield [r for fid in ids for r in pipeline.process_file_or_record(svc, fid)]
         return
     # spawn, not fork: the parent holds SQLite connections and libtesseract state.
     with ProcessPoolExecutor(min(jobs, len(received)), mp_context=multiprocessing.get_context("spawn")) as pool:

@@ -162,6 +162,18 @@ def process_file(svc: Services, file_id: str) -> list[ResultObject]:
     return results
 
 
+def process_file_or_record(svc: Services, file_id: str) -> list[ResultObject]:
+    """`process_file` for one-shot runs (the CLI): an unexpected error is recorded on the file
+    as `processing_failed` instead of ending the run, so the rest of the batch goes on."""
+    try:
+        return process_file(svc, file_id)
+    except Exception as exc:  # noqa: BLE001
+        log.exception("file %s: unexpected error", file_id)
+        _set_state(svc, file_id, DocState.failed,
+                   ProcessingError(code="processing_failed", message=f"{type(exc).__name__}: {exc}"))
+        return results_for_file(svc, file_id)
+
+
 def _run(ctx: _Context) -> list[ResultObject]:
     svc, row = ctx.svc, ctx.row
     try:
@@ -324,4 +336,4 @@ def search(svc: Services, query: str, limit: int = 20) -> list[ResultObject]:
         return [ResultObject.model_validate(d.result) for d in s.scalars(stmt.order_by(DocumentRow.created_at.desc()).limit(limit))]
 
 
-__all__ = ["create_batch", "receive", "process_file", "results_for_file", "get_result", "search"]
+__all__ = ["create_batch", "receive", "process_file", "process_file_or_record", "results_for_file", "get_result", "search"]

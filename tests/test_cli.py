@@ -70,3 +70,32 @@ def test_parallel_jobs_give_the_same_results(tmp_path, env) -> None:
 
 def test_missing_path_is_a_usage_error(env) -> None:
     assert run(["process", "/no/such/file.pdf"], env).exit_code != 0
+
+
+def test_an_engine_crash_on_one_file_does_not_end_the_run(tmp_path, env, monkeypatch) -> None:
+    import sohoa.pipeline as pipeline_mod
+
+    real = pipeline_mod.read_page
+
+    def flaky(raw, engine, opts):
+        if raw.image is not None and raw.image.width == 1401:
+            raise RuntimeError("engine crashed on this page")
+        return real(raw, engine, opts)
+
+    monkeypatch.setattr(pipeline_mod, "read_page", flaky)
+    from PIL import Image
+    import io
+
+    im = Image.open(io.BytesIO(card_png()))
+    wide = Image.new("RGB", (1401, im.height), "white")
+    wide.paste(im, (0, 0))
+    buf = io.BytesIO()
+    wide.save(buf, "PNG")
+    (tmp_path / "a.png").write_bytes(buf.getvalue())
+    (tmp_path / "b.png").write_bytes(card_png())
+    result = run(["process", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--json", "--jobs", "1"], env)
+    assert result.exit_code == 0, result.output
+    lines = {x["source"]["file"]: x for x in map(json.loads, result.stdout.splitlines())}
+    assert lines["a.png"]["error"]["code"] == "processing_failed"
+    assert "engine crashed" in lines["a.png"]["error"]["message"]
+    assert lines["b.png"]["doc_type"] == "cccd"
