@@ -33,6 +33,8 @@ from extraction.normalize import (
         ("ngay 5 thang 07 nam 2024", "2024-07-05"),
         ("Sinh ngày: 18/05/1994", "1994-05-18"),
         ("1987-03-12", "1987-03-12"),
+        ("19/08I1966", "1966-08-19"),
+        ("2710911970", "1970-09-27"),
     ],
 )
 def test_norm_date(raw: str, iso: str) -> None:
