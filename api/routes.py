@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile, status
@@ -63,7 +64,8 @@ def get_batch(batch_id: str, svc: ServicesDep, caller: CallerDep) -> Batch:
     states = {i.state for i in items}
     overall = (DocState.processing if states & {DocState.queued, DocState.processing} and states - {DocState.queued}
                else DocState.queued if states & {DocState.queued} else DocState.done)
-    return Batch(batch_id=batch_id, branch=batch.branch, created_at=batch.created_at, state=overall, items=items)
+    created = batch.created_at if batch.created_at.tzinfo else batch.created_at.replace(tzinfo=UTC)  # SQLite drops tz
+    return Batch(batch_id=batch_id, branch=batch.branch, created_at=created, state=overall, items=items)
 
 
 @router.get("/results/{result_code}", response_model=ResultObject)

@@ -73,8 +73,9 @@ def _open_image(data: bytes) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise IngestError("too_many_pixels", f"image too large: {exc}") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise IngestError("too_many_pixels", "the image declares more pixels than any scan can have "
+                          "(decompression-bomb guard)") from None
     except Exception as exc:  # Pillow raises many types for damaged files
         raise IngestError("corrupt_file", f"the image cannot be read: {exc}") from exc
     return im

@@ -316,7 +316,7 @@ def results_for_file(svc: Services, file_id: str) -> list[ResultObject]:
         out = []
         for d in docs:
             r = ResultObject.model_validate(d.result)
-            r.source.file = row.name.rsplit("/", 1)[-1] if "/" in row.name else row.name
+            r.source.file = row.name  # identical bytes may have arrived under another name
             out.append(r)
         return out
 
