@@ -4,7 +4,7 @@
 
 Generates a corpus (separate process), then runs the real command line once per --jobs value
 in a fresh data dir and reports wall time, pages, pages/minute, pages/minute per core, and the
-peak RSS of the largest process (ru_maxrss of the children).
+peak RSS of the largest process of that run (ru_maxrss of its process tree).
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+_WRAPPER = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)")
 ROOT = Path(__file__).resolve().parents[1]
 SOHOA = Path(sys.executable).with_name("sohoa")
 
@@ -40,13 +41,15 @@ def main() -> None:
         for jobs in map(int, args.jobs.split(",")):
             env = {**os.environ, "SOHOA_DATA_DIR": str(Path(tmp) / f"data-{jobs}")}
             t0 = time.perf_counter()
-            out = subprocess.run([str(SOHOA), "process", str(corpus), "--json", "--jobs", str(jobs)],
-                                 env=env, capture_output=True, text=True, check=True)
+            # Through a wrapper so that RUSAGE_CHILDREN covers `sohoa process` and its workers only,
+            # not the generator run above.
+            out = subprocess.run([sys.executable, "-c", _WRAPPER, str(SOHOA), "process", str(corpus), "--json",
+                                  "--jobs", str(jobs)], env=env, capture_output=True, text=True, check=True)
             wall = time.perf_counter() - t0
+            rss = int(out.stderr.strip().splitlines()[-1]) / 1024
             results = [json.loads(x) for x in out.stdout.splitlines()]
             pages = sum(len(r["source"]["pages"]) for r in results)
             files = len({r["source"]["file"] for r in results})
-            rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
             print(f"| {jobs} | {files} | {pages} | {wall:.1f} | {60 * pages / wall:.1f} | "
                   f"{60 * pages / wall / jobs:.1f} | {rss:.0f} |")
 
