@@ -1,7 +1,7 @@
 """The object-store interface: originals and derived artefacts live behind it.
 
 Keys are '/'-separated. Originals are content-addressed (`originals/<sha256>`); derived
-artefacts sit under their result code (`results/<code>/…`). See docs/storage.md.
+artefacts sit under their result code (`results/<code>/…`). See docs/architecture.md.
 """
 
 from __future__ import annotations
