@@ -57,3 +57,16 @@ def test_missing_original_is_a_named_failure(svc) -> None:
     svc.store.delete(key)
     [res] = pipeline.process_file(svc, fid)
     assert res.error and res.error.code == "original_missing"
+
+
+def test_celery_task_runs_the_same_code_and_ignores_redelivery(svc, monkeypatch) -> None:
+    from workers import tasks
+
+    monkeypatch.setattr(tasks, "_services", lambda: svc)
+    batch = pipeline.create_batch(svc, "B1")
+    [fid] = pipeline.receive(svc, batch, "card.png", card_png())
+    tasks.process_file_task.apply(args=[fid]).get()  # runs the task body locally, as a worker would
+    assert state(svc, fid) == "done"
+    [doc] = pipeline.results_for_file(svc, fid)
+    tasks.process_file_task.apply(args=[fid]).get()  # a redelivered message
+    assert [d.result_code for d in pipeline.results_for_file(svc, fid)] == [doc.result_code]
