@@ -92,6 +92,10 @@ def run(corpus: Path, truth_rows: list[dict], show_failures: bool = False) -> di
                     st[f"miss:{row['doc_type']}.{k}"] += not ok
                 wrong = {k: (v, got.fields.get(k)) for k, v in row["fields"].items() if got.fields.get(k) != v}
                 st["docs_all_fields_ok"] += not wrong
+                # needs_review should flag exactly the documents with a wrong or missing field.
+                st["review_tp"] += bool(wrong) and got.needs_review
+                st["review_fp"] += (not wrong) and got.needs_review
+                st["review_fn"] += bool(wrong) and not got.needs_review
                 if show_failures and (wrong or got.doc_type != row["doc_type"]):
                     print(f"{name} p{want_pages} {level} {row['doc_type']}->{got.doc_type}: {wrong}", file=sys.stderr)
                 e, n = line_errors(row["text"], got.text)
@@ -103,16 +107,23 @@ def run(corpus: Path, truth_rows: list[dict], show_failures: bool = False) -> di
     return stats
 
 
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.0%}" if b else "n/a"
+
+
 def report(stats: dict[str, dict]) -> str:
-    out = ["| level | docs | doc type | fields exact | docs all fields | CER | CER no diacritics | s/page | pages/min |",
-           "|---|---|---|---|---|---|---|---|---|"]
+    out = ["| level | docs | doc type | fields exact | docs all fields | CER | CER no diacritics | s/page | pages/min "
+           "| review precision | review recall |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for level, st in stats.items():
         out.append(
             f"| {level} | {st['documents']:.0f} | {st['type_ok'] / st['documents']:.1%} | "
             f"{st['fields_ok'] / max(st['fields_total'], 1):.1%} ({st['fields_ok']:.0f}/{st['fields_total']:.0f}) | "
             f"{st['docs_all_fields_ok'] / st['documents']:.1%} | {st['char_err'] / max(st['chars'], 1):.2%} | "
             f"{st['char_err_nd'] / max(st['chars_nd'], 1):.2%} | {st['seconds'] / st['pages']:.2f} | "
-            f"{60 * st['pages'] / st['seconds']:.1f} |")
+            f"{60 * st['pages'] / st['seconds']:.1f} | "
+            f"{_ratio(st['review_tp'], st['review_tp'] + st['review_fp'])} | "
+            f"{_ratio(st['review_tp'], st['review_tp'] + st['review_fn'])} |")
     out.append(f"\npeak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (one process, sequential)")
     misses = defaultdict(float)
     for st in stats.values():
