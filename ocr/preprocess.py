@@ -73,17 +73,33 @@ def estimate_skew(grey: np.ndarray, max_degrees: float = 10.0) -> float:
     return -best if abs(best) >= 0.1 else 0.0
 
 
-def rotate_small(grey: np.ndarray, degrees: float) -> np.ndarray:
-    """Rotate by a small angle, growing the canvas so no corner of the page is cut off."""
-    if not degrees:
-        return grey
-    h, w = grey.shape
+def small_rotation(shape: tuple[int, int], degrees: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The 2x3 matrix of a small rotation that grows the canvas so no corner is cut, and the new size."""
+    h, w = shape
     m = cv2.getRotationMatrix2D((w / 2, h / 2), -degrees, 1.0)
     cos, sin = abs(m[0, 0]), abs(m[0, 1])
     nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
     m[0, 2] += nw / 2 - w / 2
     m[1, 2] += nh / 2 - h / 2
-    return cv2.warpAffine(grey, m, (nw, nh), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    return m, (nw, nh)
+
+
+def rotate_small(grey: np.ndarray, degrees: float) -> np.ndarray:
+    if not degrees:
+        return grey
+    m, size = small_rotation(grey.shape, degrees)
+    return cv2.warpAffine(grey, m, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+
+
+def quadrant_matrix(shape: tuple[int, int], degrees_clockwise: int) -> np.ndarray:
+    """3x3 matrix taking a point of an image of `shape` to where `rotate_quadrant` puts it."""
+    h, w = shape
+    return {
+        0: np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], float),
+        90: np.array([[0, -1, h - 1], [1, 0, 0], [0, 0, 1]], float),
+        180: np.array([[-1, 0, w - 1], [0, -1, h - 1], [0, 0, 1]], float),
+        270: np.array([[0, 1, 0], [-1, 0, w - 1], [0, 0, 1]], float),
+    }[degrees_clockwise % 360]
 
 
 def upscale_if_small(grey: np.ndarray, min_width: int) -> tuple[np.ndarray, float]:
@@ -120,14 +136,18 @@ def content_box(grey: np.ndarray, max_side: int = 1200) -> tuple[int, int, int, 
     return int(x0 / f), int(y0 / f), int(x1 / f), int(y1 / f)
 
 
-def crop_to_content(grey: np.ndarray, max_fraction: float = 0.6) -> np.ndarray:
-    """Crop to the content when it covers less than `max_fraction` of the page (a margin is kept)."""
+def crop_to_content(grey: np.ndarray, max_fraction: float = 0.6) -> tuple[np.ndarray, tuple[int, int]]:
+    """Crop to the content when it covers less than `max_fraction` of the page (a margin is kept).
+
+    Returns the crop and its top-left offset in the page, so boxes can be mapped back.
+    """
     box = content_box(grey)
     if box is None:
-        return grey
+        return grey, (0, 0)
     h, w = grey.shape
     x0, y0, x1, y1 = box
     if (x1 - x0) * (y1 - y0) >= max_fraction * w * h:
-        return grey
+        return grey, (0, 0)
     m = max(20, int(0.03 * max(x1 - x0, y1 - y0)))
-    return grey[max(0, y0 - m): min(h, y1 + m), max(0, x0 - m): min(w, x1 + m)]
+    left, top = max(0, x0 - m), max(0, y0 - m)
+    return grey[top: min(h, y1 + m), left: min(w, x1 + m)], (left, top)

@@ -27,14 +27,29 @@ class PageResult:
     cleaned: np.ndarray | None  # the greyscale page that was OCR'd (stored as the page image)
 
 
-def prepare(raw: RawPage, opts: PreprocessOptions) -> tuple[np.ndarray, float]:
-    """Greyscale, light flattened, cropped to the content, upscaled when small."""
+def prepare(raw: RawPage, opts: PreprocessOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Greyscale, light flattened, cropped to the content, upscaled when small.
+
+    Also returns the 3x3 matrix taking original-page pixels to prepared-page pixels.
+    """
     grey = pp.to_grey(raw.image)
     if opts.normalise_illumination:
         grey = pp.flatten_illumination(grey)
+    ox = oy = 0
     if opts.crop_to_content:
-        grey = pp.crop_to_content(grey)
-    return pp.upscale_if_small(grey, opts.min_width_px)
+        grey, (ox, oy) = pp.crop_to_content(grey)
+    grey, scale = pp.upscale_if_small(grey, opts.min_width_px)
+    forward = np.array([[scale, 0, -ox * scale], [0, scale, -oy * scale], [0, 0, 1]], float)
+    return grey, forward
+
+
+def to_original(prepared_shape: tuple[int, int], forward: np.ndarray, rotation: int, skew: float) -> list[list[float]]:
+    """2x3 matrix from cleaned-page pixels back to the original page (boxes for ALTO and PDFs)."""
+    q = pp.quadrant_matrix(prepared_shape, rotation)
+    turned = (prepared_shape[::-1] if rotation in (90, 270) else prepared_shape)
+    m, _ = pp.small_rotation(turned, skew) if skew else (np.eye(3)[:2], None)
+    full = np.vstack([m, [0, 0, 1]]) @ q @ forward
+    return np.round(np.linalg.inv(full)[:2], 6).tolist()
 
 
 def text_score(lines: list[OcrLine]) -> float:
@@ -101,14 +116,15 @@ def read_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions) -> PageR
         text = PageText(page=raw.number, width=w, height=h, source="text_layer",
                         engine=raw.text_layer_engine or "pdf text layer", lines=raw.text_lines)
         return PageResult(text=text, cleaned=None)
-    grey, _scale = prepare(raw, opts)
+    grey, forward = prepare(raw, opts)
     reading = read_upright(grey, engine, opts)
     reading.lines = reread_mrz(reading.page, reading.lines, engine)
     h, w = reading.page.shape
     versions = engine.version()
     text = PageText(page=raw.number, width=w, height=h, source="ocr",
                     engine=f"{engine.name} {next(iter(versions.values()))}",
-                    rotation=reading.rotation, skew=round(reading.skew, 2), lines=reading.lines)
+                    rotation=reading.rotation, skew=round(reading.skew, 2), lines=reading.lines,
+                    to_original=to_original(grey.shape, forward, reading.rotation, reading.skew))
     return PageResult(text=text, cleaned=reading.page)
 
 

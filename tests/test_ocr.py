@@ -90,7 +90,8 @@ def test_card_copied_on_a4_is_read_from_its_region(engine) -> None:
     a4 = np.stack([a4] * 3, axis=-1)
     a4[500:980, 600:1620] = np.asarray(card)
     grey = pp.to_grey(a4)
-    crop = pp.crop_to_content(grey)
+    crop, (ox, oy) = pp.crop_to_content(grey)
+    assert 500 < ox + 20 < 700 and 400 < oy + 20 < 600
     assert crop.shape[0] < 700 and crop.shape[1] < 1200
     result = read_page(RawPage(number=1, image=Image.fromarray(a4), dpi=300), engine, PreprocessOptions())
     assert "Độc lập - Tự do - Hạnh phúc" in result.text.text
@@ -98,4 +99,22 @@ def test_card_copied_on_a4_is_read_from_its_region(engine) -> None:
 
 def test_full_page_is_not_cropped() -> None:
     grey = pp.to_grey(page_image())
-    assert pp.crop_to_content(grey).shape == grey.shape or pp.crop_to_content(grey).size > 0.3 * grey.size
+    crop, _ = pp.crop_to_content(grey)
+    assert crop.size > 0.3 * grey.size
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 270])
+def test_boxes_map_back_to_the_original_page(engine, rotation: int) -> None:
+    """A word's box, mapped through `to_original`, lands on that word in the turned original."""
+    img = page_image()
+    turned = img.rotate(-rotation, expand=True)  # the scanner fed it turned clockwise
+    result = read_page(RawPage(number=1, image=turned, dpi=300), engine, PreprocessOptions())
+    m = np.array(result.text.to_original)
+    word = next(w for ln in result.text.lines for w in ln.words if w.text == "Yersin,")
+    x0, y0, x1, y1 = word.bbox
+    cx, cy = m @ np.array([(x0 + x1) / 2, (y0 + y1) / 2, 1.0])
+    # where "Yersin," sits on the upright rendering, turned the same way
+    ux, uy = 80 + ImageFont.truetype(str(FONT), 44).getlength("Nơi thường trú: Số 12 đường ") + 70, 80 + 3 * 140 + 25
+    w, h = img.size
+    expected = {0: (ux, uy), 90: (h - 1 - uy, ux), 270: (uy, w - 1 - ux)}[rotation]
+    assert abs(cx - expected[0]) < 40 and abs(cy - expected[1]) < 40, (cx, cy, expected)
