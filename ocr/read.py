@@ -25,6 +25,8 @@ PROBE_MAX_SIDE = 1800
 class PageResult:
     text: PageText
     cleaned: np.ndarray | None  # the greyscale page that was OCR'd (stored as the page image)
+    original_jpeg: bytes | None = None  # the colour page as received, for the searchable PDF
+    dpi: float = 300.0
 
 
 def prepare(raw: RawPage, opts: PreprocessOptions) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +112,10 @@ def read_upright(grey: np.ndarray, engine: OcrEngine, opts: PreprocessOptions) -
     return reading
 
 
-def read_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions) -> PageResult:
+def read_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions,
+              fallback: OcrEngine | None = None) -> PageResult:
+    """Text of one page. `fallback` (auto mode) re-reads pages the engine did not read confidently;
+    the reading with more believable text wins."""
     if raw.text_lines is not None:
         w, h = raw.image.size if raw.image is not None else (0, 0)
         text = PageText(page=raw.number, width=w, height=h, source="text_layer",
@@ -118,17 +123,30 @@ def read_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions) -> PageR
         return PageResult(text=text, cleaned=None)
     grey, forward = prepare(raw, opts)
     reading = read_upright(grey, engine, opts)
+    used = engine
+    if fallback is not None and not _confident(reading.lines):
+        alt = fallback.recognize(reading.page)
+        # Judged by how sure each reading is of its characters, not how many it found: the
+        # detector also finds background texture that Tesseract's layout analysis skips.
+        if mean_confidence(alt) > mean_confidence(reading.lines) + 0.02:
+            reading.lines, used = alt, fallback
     reading.lines = reread_mrz(reading.page, reading.lines, engine)
     h, w = reading.page.shape
-    versions = engine.version()
+    versions = used.version()
     text = PageText(page=raw.number, width=w, height=h, source="ocr",
-                    engine=f"{engine.name} {next(iter(versions.values()))}",
+                    engine=f"{used.name} {next(iter(versions.values()))}",
                     rotation=reading.rotation, skew=round(reading.skew, 2), lines=reading.lines,
                     to_original=to_original(grey.shape, forward, reading.rotation, reading.skew))
     return PageResult(text=text, cleaned=reading.page)
 
 
-def _confident(lines: list[OcrLine]) -> bool:
+def mean_confidence(lines: list[OcrLine]) -> float:
+    """Word confidence weighted by characters."""
     words = [w for ln in lines for w in ln.words]
     chars = sum(len(w.text) for w in words)
-    return chars >= 40 and sum(w.confidence * len(w.text) for w in words) / chars >= 0.85
+    return sum(w.confidence * len(w.text) for w in words) / chars if chars else 0.0
+
+
+def _confident(lines: list[OcrLine]) -> bool:
+    chars = sum(len(w.text) for ln in lines for w in ln.words)
+    return chars >= 40 and mean_confidence(lines) >= 0.85

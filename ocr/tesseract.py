@@ -99,7 +99,14 @@ class TesseractEngine:
         return text, api.MeanTextConf() / 100
 
     def recognize(self, grey: np.ndarray) -> list[OcrLine]:
-        api = self._api(self.options.lang, self.options.psm)
+        return self._read(grey, self.options.psm)
+
+    def recognize_single_line(self, grey: np.ndarray) -> list[OcrWord]:
+        """Words of one cropped text line (boxes in the crop's pixels)."""
+        return [w for line in self._read(grey, tesserocr.PSM.SINGLE_LINE) for w in line.words]
+
+    def _read(self, grey: np.ndarray, psm: int) -> list[OcrLine]:
+        api = self._api(self.options.lang, psm)
         api.SetImage(Image.fromarray(grey))
         api.Recognize()
         lines: list[OcrLine] = []

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     api_key: str | None = None  # default: generated on first start and kept in data_dir/api_key
     signing_key_path: Path | None = None  # default: data_dir/keys/provenance-ed25519.pem
 
+    # tesseract: Tesseract alone (default: best field accuracy on scans, see docs/benchmarks.md);
+    # detect: PP-OCR line detection + Tesseract per line on every page (best on photos);
+    # auto: Tesseract, then detection + Tesseract on pages it did not read confidently.
+    ocr_engine: Literal["auto", "tesseract", "detect"] = "tesseract"
     tesseract: TesseractOptions = TesseractOptions()
     preprocess: PreprocessOptions = PreprocessOptions()
     limits: Limits = Limits()

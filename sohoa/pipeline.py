@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import logging
 import re
@@ -19,6 +20,7 @@ import uuid
 from dataclasses import dataclass
 
 import cv2
+from PIL import Image
 from sqlalchemy import select
 
 from extraction.extract import extract
@@ -28,7 +30,9 @@ from ingest.errors import IngestError
 from ingest.pages import iter_pages
 from ingest.sniff import sniff
 from ingest.unpack import unpack_zip
+from ocr.alto import to_alto
 from ocr.read import PageResult, read_page
+from ocr.searchable_pdf import make_searchable_pdf
 from storage.db import BatchRow, DocumentRow, FileRow, utcnow
 from storage.objects import ObjectNotFound, original_key, result_key, sha256
 
@@ -202,14 +206,27 @@ def _read_pages(ctx: _Context, data: bytes, kind: FileKind) -> list[PageResult]:
         software = {"sohoa": __version__, "opencv": cv2.__version__}
         if source == "ocr":
             software |= svc.engine.version()
+            if svc.fallback_engine is not None:
+                software |= svc.fallback_engine.version()
         with ctx.recorder.step(f"read_page_{raw.number}", software=software,
-                               parameters={"source": source, **opts.model_dump()},
+                               parameters={"source": source, "ocr_engine": svc.settings.ocr_engine,
+                                           **opts.model_dump()},
                                inputs={"original": ctx.row.sha256}) as out:
-            result = read_page(raw, svc.engine, opts)
+            result = read_page(raw, svc.engine, opts, fallback=svc.fallback_engine)
             out["text"] = sha256(result.text.text.encode())
-        raw.image = None  # free the bitmap now; only the cleaned copy is kept
+        # Keep the colour page compressed for the searchable PDF and free the bitmap now.
+        result.original_jpeg, result.dpi = _jpeg(raw.image), raw.dpi
+        raw.image = None
         results.append(result)
     return results
+
+
+def _jpeg(image) -> bytes | None:  # noqa: ANN001 - a PIL image
+    if image is None:
+        return None
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=92)
+    return buf.getvalue()
 
 
 def _finish_document(ctx: _Context, pages: list[PageResult]) -> ResultObject:
@@ -255,6 +272,15 @@ def _store_document(ctx: _Context, result: ResultObject, pages: list[PageResult]
                 if ok:
                     out[f"page_{p.text.page}.png"] = svc.store.put(result_key(code, f"pages/{p.text.page}.png"),
                                                                    png.tobytes(), "image/png")
+        for p in pages:
+            w, h = _size(p)
+            out[f"alto_{p.text.page}.xml"] = svc.store.put(
+                result_key(code, f"alto/{p.text.page}.xml"),
+                to_alto(p.text, f"{result.source.file}#page={p.text.page}", w, h), "application/xml")
+        if any(p.original_jpeg for p in pages):
+            pdf = make_searchable_pdf([(Image.open(io.BytesIO(p.original_jpeg)), p.text, p.dpi)
+                                       for p in pages if p.original_jpeg], title=code)
+            out["searchable.pdf"] = svc.store.put(result_key(code, "searchable.pdf"), pdf, "application/pdf")
         out["text.txt"] = svc.store.put(result_key(code, "text.txt"), result.text.encode(), "text/plain; charset=utf-8")
         out["result.json"] = svc.store.put(result_key(code, "result.json"),
                                            result.model_dump_json(indent=2).encode(), "application/json")
@@ -272,6 +298,13 @@ def _store_document(ctx: _Context, result: ResultObject, pages: list[PageResult]
                 branch=result.source.branch, result=result.model_dump(mode="json"),
                 search_text=fold(" ".join([result.text, *map(str, result.fields.values())])),
             ))
+
+
+def _size(p: PageResult) -> tuple[int, int]:
+    if p.original_jpeg:
+        with Image.open(io.BytesIO(p.original_jpeg)) as im:
+            return im.size
+    return p.text.width, p.text.height
 
 
 def make_result_code(document_id: str, branch: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -12,6 +13,8 @@ from storage.db import make_sessionmaker
 from storage.objects import ObjectStore
 
 from .config import Settings
+
+log = logging.getLogger("sohoa.services")
 
 
 def make_store(settings: Settings) -> ObjectStore:
@@ -36,7 +39,26 @@ class Services:
     def engine(self):  # noqa: ANN201 - an OcrEngine; loaded lazily because the API process never OCRs
         from ocr.tesseract import TesseractEngine
 
-        return TesseractEngine(self.settings.tesseract)
+        tesseract = TesseractEngine(self.settings.tesseract)
+        if self.settings.ocr_engine == "detect":
+            from ocr.detect_read import DetectReadEngine
+
+            return DetectReadEngine(tesseract)
+        return tesseract
+
+    @cached_property
+    def fallback_engine(self):  # noqa: ANN201 - OcrEngine | None
+        """In `auto` mode: detector + reader for pages Tesseract alone does not read confidently."""
+        if self.settings.ocr_engine != "auto":
+            return None
+        from ocr.detect_read import DetectReadEngine
+        from ocr.detector import DetectorUnavailable
+
+        try:
+            return DetectReadEngine(self.engine)
+        except DetectorUnavailable as exc:
+            log.warning("auto OCR without the line detector: %s", exc)
+            return None
 
     @cached_property
     def signing_key(self) -> Ed25519PrivateKey:

@@ -84,6 +84,26 @@ def test_scanned_dossier_is_split_verified_and_stored(svc, scan_dossier) -> None
         if key in expected:
             assert r.verification.status == expected[key].split(":")[0], key
         stored = {k.rsplit("/", 1)[-1] for k in svc.store.list(f"results/{r.result_code}/")}
-        assert {"result.json", "text.txt", "provenance.json", f"{t['pages'][0]}.png"} <= stored
+        assert {"result.json", "text.txt", "provenance.json", f"{t['pages'][0]}.png", f"{t['pages'][0]}.xml",
+                "searchable.pdf"} <= stored
     front = got[(truth[0]["file"], (1,))]
     assert front.fields == truth[0]["fields"]
+
+
+def test_searchable_pdf_and_alto_carry_the_text(svc, scan_dossier) -> None:
+    import io
+    import xml.etree.ElementTree as ET
+
+    import pdfplumber
+
+    truth, got = run_corpus(svc, scan_dossier)
+    front = got[(truth[0]["file"], (1,))]
+    pdf = svc.store.get(f"results/{front.result_code}/searchable.pdf")
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        assert len(doc.pages) == 1
+        words = " ".join(w["text"] for w in doc.pages[0].extract_words())
+    assert truth[0]["fields"]["id_number"] in words
+    alto = ET.fromstring(svc.store.get(f"results/{front.result_code}/alto/1.xml"))
+    ns = {"a": "http://www.loc.gov/standards/alto/ns-v4#"}
+    contents = [s.get("CONTENT") for s in alto.iterfind(".//a:String", ns)]
+    assert truth[0]["fields"]["id_number"] in contents
