@@ -77,10 +77,10 @@ def test_an_engine_crash_on_one_file_does_not_end_the_run(tmp_path, env, monkeyp
 
     real = pipeline_mod.read_page
 
-    def flaky(raw, engine, opts):
+    def flaky(raw, engine, opts, **kwargs):
         if raw.image is not None and raw.image.width == 1401:
             raise RuntimeError("engine crashed on this page")
-        return real(raw, engine, opts)
+        return real(raw, engine, opts, **kwargs)
 
     monkeypatch.setattr(pipeline_mod, "read_page", flaky)
     from PIL import Image
