@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape
 
 import pikepdf
 from PIL import Image, ImageCms
+from reportlab import rl_config
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -77,6 +78,15 @@ def _jpeg(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=JPEG_QUALITY)
     return out.getvalue()
+
+
+def _as_jpeg(image: Image.Image | bytes) -> tuple[bytes, tuple[int, int]]:
+    if isinstance(image, bytes):
+        with Image.open(io.BytesIO(image)) as im:
+            if im.format == "JPEG" and im.mode in ("RGB", "L"):
+                return image, im.size
+            return _jpeg(im), im.size
+    return _jpeg(image), image.size
 
 
 def _text_layer(canvas: Canvas, page: PageText, dpi: float, page_height_pt: float) -> None:
@@ -177,21 +187,30 @@ def _drop_ascii85(pdf: pikepdf.Pdf) -> None:
         filters = obj.get("/Filter") if isinstance(obj, pikepdf.Stream) else None
         if isinstance(filters, pikepdf.Array) and len(filters) == 2 and filters[0] == pikepdf.Name.ASCII85Decode:
             obj.write(base64.a85decode(obj.read_raw_bytes(), adobe=True), filter=filters[1])
+        elif isinstance(filters, pikepdf.Array) and len(filters) == 1:
+            obj.Filter = filters[0]  # a one-filter array is legal but unusual; validators prefer a name
 
 
-def make_searchable_pdf(pages: list[tuple[Image.Image, PageText, float]], title: str = "") -> bytes:
-    """One PDF page per (original colour image, its text, dpi), each exactly the image at 100 %."""
+def make_searchable_pdf(pages: list[tuple[Image.Image | bytes, PageText, float]], title: str = "") -> bytes:
+    """One PDF page per (original colour image, its text, dpi), each exactly the image at 100 %.
+
+    An image given as JPEG bytes (RGB or greyscale) is embedded as it is, without a second
+    lossy encoding.
+    """
     if not pages:
         raise ValueError("a PDF needs at least one page")
     fonts = _fonts()
+    # reportlab ASCII85-wraps binary streams in pure Python (a second per A4 JPEG) by default.
+    rl_config.useA85 = 0
     buf = io.BytesIO()
     # A TrueType initial font keeps reportlab from referencing non-embedded Helvetica.
     canvas = Canvas(buf, invariant=1, initialFontName=fonts[0].fontName, lang="vi")
     for image, page, dpi in pages:
-        w_pt, h_pt = image.width * 72.0 / dpi, image.height * 72.0 / dpi
+        jpeg, (width, height) = _as_jpeg(image)
+        w_pt, h_pt = width * 72.0 / dpi, height * 72.0 / dpi
         canvas.setPageSize((w_pt, h_pt))
         # Handing reportlab JPEG bytes makes it embed them as they are (DCTDecode).
-        canvas.drawImage(ImageReader(io.BytesIO(_jpeg(image))), 0, 0, width=w_pt, height=h_pt)
+        canvas.drawImage(ImageReader(io.BytesIO(jpeg)), 0, 0, width=w_pt, height=h_pt)
         _text_layer(canvas, page, dpi, h_pt)
         canvas.showPage()
     return _to_pdfa(canvas.getpdfdata(), title)

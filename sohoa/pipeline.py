@@ -278,7 +278,7 @@ def _store_document(ctx: _Context, result: ResultObject, pages: list[PageResult]
                 result_key(code, f"alto/{p.text.page}.xml"),
                 to_alto(p.text, f"{result.source.file}#page={p.text.page}", w, h), "application/xml")
         if any(p.original_jpeg for p in pages):
-            pdf = make_searchable_pdf([(Image.open(io.BytesIO(p.original_jpeg)), p.text, p.dpi)
+            pdf = make_searchable_pdf([(p.original_jpeg, p.text, p.dpi)
                                        for p in pages if p.original_jpeg], title=code)
             out["searchable.pdf"] = svc.store.put(result_key(code, "searchable.pdf"), pdf, "application/pdf")
         out["text.txt"] = svc.store.put(result_key(code, "text.txt"), result.text.encode(), "text/plain; charset=utf-8")
