@@ -200,18 +200,23 @@ def make_searchable_pdf(pages: list[tuple[Image.Image | bytes, PageText, float]]
     if not pages:
         raise ValueError("a PDF needs at least one page")
     fonts = _fonts()
-    # reportlab ASCII85-wraps binary streams in pure Python (a second per A4 JPEG) by default.
-    rl_config.useA85 = 0
-    buf = io.BytesIO()
-    # A TrueType initial font keeps reportlab from referencing non-embedded Helvetica.
-    canvas = Canvas(buf, invariant=1, initialFontName=fonts[0].fontName, lang="vi")
-    for image, page, dpi in pages:
-        jpeg, (width, height) = _as_jpeg(image)
-        w_pt, h_pt = width * 72.0 / dpi, height * 72.0 / dpi
-        canvas.setPageSize((w_pt, h_pt))
-        # Handing reportlab JPEG bytes makes it embed them as they are (DCTDecode).
-        canvas.drawImage(ImageReader(io.BytesIO(jpeg)), 0, 0, width=w_pt, height=h_pt)
-        _text_layer(canvas, page, dpi, h_pt)
-        canvas.showPage()
-    return _to_pdfa(canvas.getpdfdata(), title)
+    # reportlab ASCII85-wraps binary streams in pure Python (a second per A4 JPEG) by default;
+    # the switch is global, so it is put back for other reportlab users in the process.
+    saved, rl_config.useA85 = rl_config.useA85, 0
+    try:
+        buf = io.BytesIO()
+        # A TrueType initial font keeps reportlab from referencing non-embedded Helvetica.
+        canvas = Canvas(buf, invariant=1, initialFontName=fonts[0].fontName, lang="vi")
+        for image, page, dpi in pages:
+            jpeg, (width, height) = _as_jpeg(image)
+            w_pt, h_pt = width * 72.0 / dpi, height * 72.0 / dpi
+            canvas.setPageSize((w_pt, h_pt))
+            # Handing reportlab JPEG bytes makes it embed them as they are (DCTDecode).
+            canvas.drawImage(ImageReader(io.BytesIO(jpeg)), 0, 0, width=w_pt, height=h_pt)
+            _text_layer(canvas, page, dpi, h_pt)
+            canvas.showPage()
+        data = canvas.getpdfdata()
+    finally:
+        rl_config.useA85 = saved
+    return _to_pdfa(data, title)
 
