@@ -23,6 +23,7 @@ import cv2
 from PIL import Image
 from sqlalchemy import select
 
+from extraction.dossier import cross_check
 from extraction.extract import extract
 from extraction.normalize import fold
 from extraction.split import split_dossier
@@ -37,7 +38,7 @@ from storage.db import BatchRow, DocumentRow, FileRow, utcnow
 from storage.objects import ObjectNotFound, original_key, result_key, sha256
 
 from . import __version__, registry
-from .models import DocState, FileKind, ProcessingError, ProvenanceRecord, ResultObject, Source
+from .models import DocState, Extraction, FileKind, ProcessingError, ProvenanceRecord, ResultObject, Source
 from .provenance import StepRecorder, now_vn, sign
 from .services import Services
 from .verify import verify
@@ -194,7 +195,9 @@ def _run(ctx: _Context) -> list[ResultObject]:
     pages = _read_pages(ctx, data, kind)
     groups = split_dossier([p.text for p in pages])
     by_number = {p.text.page: p for p in pages}
-    return [_finish_document(ctx, [by_number[t.page] for t in group]) for group in groups]
+    documents = [_extract_document(ctx, [by_number[t.page] for t in group]) for group in groups]
+    checked = cross_check([d.extraction for d in documents])
+    return [_finish_document(ctx, d, ex) for d, ex in zip(documents, checked)]
 
 
 def _read_pages(ctx: _Context, data: bytes, kind: FileKind) -> list[PageResult]:
@@ -229,10 +232,15 @@ def _jpeg(image) -> bytes | None:  # noqa: ANN001 - a PIL image
     return buf.getvalue()
 
 
-def _finish_document(ctx: _Context, pages: list[PageResult]) -> ResultObject:
-    svc, row = ctx.svc, ctx.row
+@dataclass
+class _Extracted:
+    pages: list[PageResult]
+    steps: StepRecorder
+    extraction: Extraction
+
+
+def _extract_document(ctx: _Context, pages: list[PageResult]) -> _Extracted:
     numbers = [p.text.page for p in pages]
-    document_id = f"d-{row.sha256[:20]}-p{numbers[0]}-{numbers[-1]}"
     text = "\n".join(p.text.text for p in pages)
     # File-level steps (ingest, this document's pages) followed by the document's own steps.
     steps = StepRecorder(ctx.recorder.actor)
@@ -243,6 +251,18 @@ def _finish_document(ctx: _Context, pages: list[PageResult]) -> ResultObject:
                            inputs={"text": sha256(text.encode())}) as out:
         ex = extract([p.text for p in pages])
         out["fields"] = sha256(json.dumps(ex.fields, sort_keys=True, ensure_ascii=False).encode())
+    return _Extracted(pages, steps, ex)
+
+
+def _finish_document(ctx: _Context, doc: _Extracted, ex: Extraction) -> ResultObject:
+    """Registry check and storage of one document, after the dossier cross-checks."""
+    svc, row, pages, steps = ctx.svc, ctx.row, doc.pages, doc.steps
+    numbers = [p.text.page for p in pages]
+    document_id = f"d-{row.sha256[:20]}-p{numbers[0]}-{numbers[-1]}"
+    text = "\n".join(p.text.text for p in pages)
+    if ex is not doc.extraction:
+        with steps.step("cross_check", parameters={"rule": "agrees_with_mrz_in_dossier"}) as out:
+            out["fields"] = sha256(json.dumps(ex.fields, sort_keys=True, ensure_ascii=False).encode())
 
     with steps.step("verify", parameters={"record_source": "registry"}) as out:
         ver = verify(ex, lambda n: registry.lookup(svc.sessions, n))
