@@ -37,7 +37,7 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "sohoa.synth", str(corpus), "--n", str(args.n), "--levels", args.levels,
                         "--seed", str(args.seed), "--dossiers", str(args.dossiers), "--formats", "png,jpg,pdf"],
                        check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
-        print(f"| jobs | files | pages | wall s | pages/min | pages/min/core | peak RSS MiB |\n|---|---|---|---|---|---|---|")
+        print("| jobs | files | pages | wall s | pages/min | pages/min/core | peak RSS MiB |\n|---|---|---|---|---|---|---|")
         for jobs in map(int, args.jobs.split(",")):
             env = {**os.environ, "SOHOA_DATA_DIR": str(Path(tmp) / f"data-{jobs}")}
             t0 = time.perf_counter()
