@@ -86,10 +86,11 @@ def process(
                   f"results stored in {svc.store.describe()}, metadata in {svc.settings.db_url}")
 
 
-def _process_ids(file_ids: list[str]) -> list[ResultObject]:
+def _process_ids(file_ids: list[str], svc=None) -> list[ResultObject]:  # noqa: ANN001
+    """The results of one received file (a ZIP gives several ids); in a worker, its own services."""
     from . import pipeline
 
-    svc = _worker_services()
+    svc = svc or _worker_services()
     return [r for fid in file_ids for r in pipeline.process_file_or_record(svc, fid)]
 
 
@@ -99,12 +100,10 @@ def _worker_services():  # noqa: ANN202 - one set of services (and one OCR engin
 
 
 def _run_files(svc, received: list[list[str]], jobs: int) -> Iterator[list[ResultObject]]:  # noqa: ANN001
-    """Results file by file, in input order; pages of different files run in parallel processes."""
-    from . import pipeline
-
+    """Results file by file, in input order; different files run in parallel processes."""
     if jobs <= 1 or len(received) <= 1:
         for ids in received:
-            yield [r for fid in ids for r in pipeline.process_file_or_record(svc, fid)]
+            yield _process_ids(ids, svc)
         return
     # spawn, not fork: the parent holds SQLite connections and libtesseract state.
     with ProcessPoolExecutor(min(jobs, len(received)), mp_context=multiprocessing.get_context("spawn")) as pool:

@@ -83,15 +83,15 @@ def receive(svc: Services, batch_id: str, name: str, data: bytes, depth: int = 0
             _fail(row, error.to_model())
         elif kind is FileKind.zip:
             row.state = DocState.done.value  # the archive itself is kept; its members are the work
-        elif _already_processed(s, digest):
+        elif _has_documents(s, digest):
             row.state = DocState.done.value  # identical bytes seen before: reuse, never redo
         s.add(row)
     if kind is FileKind.zip and not error:
-        ids += _receive_zip(svc, batch_id, name, data, depth)
+        ids += _receive_zip(svc, batch_id, file_id, name, data, depth)
     return ids
 
 
-def _receive_zip(svc: Services, batch_id: str, name: str, data: bytes, depth: int) -> list[str]:
+def _receive_zip(svc: Services, batch_id: str, zip_id: str, name: str, data: bytes, depth: int) -> list[str]:
     limits = svc.settings.limits
     try:
         if depth >= limits.max_zip_depth:
@@ -99,9 +99,7 @@ def _receive_zip(svc: Services, batch_id: str, name: str, data: bytes, depth: in
         members = unpack_zip(data, limits)
     except IngestError as exc:
         with svc.sessions() as s, s.begin():
-            row = s.scalar(select(FileRow).where(FileRow.batch_id == batch_id, FileRow.name == name))
-            if row:
-                _fail(row, exc.to_model())
+            _fail(s.get(FileRow, zip_id), exc.to_model())
         return []
     ids: list[str] = []
     for m in members:
@@ -127,10 +125,9 @@ def _fail(row: FileRow, error: ProcessingError) -> None:
     row.state, row.error_code, row.error_message, row.updated_at = DocState.failed.value, error.code, error.message, utcnow()
 
 
-def _already_processed(s, digest: str) -> bool:  # noqa: ANN001
-    return s.scalar(select(FileRow.id).where(FileRow.sha256 == digest, FileRow.state == DocState.done.value)
-                    .limit(1)) is not None and s.scalar(
-        select(DocumentRow.id).where(DocumentRow.source_sha256 == digest).limit(1)) is not None
+def _has_documents(s, digest: str) -> bool:  # noqa: ANN001 - a Session
+    """Identical bytes were processed before: their documents are the result, nothing is redone."""
+    return s.scalar(select(DocumentRow.id).where(DocumentRow.source_sha256 == digest).limit(1)) is not None
 
 
 # ============================================================================ 2. process
@@ -340,7 +337,7 @@ def make_result_code(document_id: str, branch: str | None) -> str:
 
 def _documents_exist(svc: Services, digest: str) -> bool:
     with svc.sessions() as s:
-        return s.scalar(select(DocumentRow.id).where(DocumentRow.source_sha256 == digest).limit(1)) is not None
+        return _has_documents(s, digest)
 
 
 def _set_state(svc: Services, file_id: str, state: DocState, error: ProcessingError | None = None) -> None:
