@@ -71,3 +71,12 @@ def test_a_batch_of_bad_files_around_a_good_one(tmp_path) -> None:
     # nothing was written outside the data dir
     assert not (tmp_path / "escape.png").exists() and not (tmp_path.parent / "escape.png").exists()
 
+
+
+def test_corrupt_zip_fails_its_own_row_only(svc) -> None:
+    batch = pipeline.create_batch(svc, "BAD")
+    first = pipeline.receive(svc, batch, "scans.zip", zip_of({"card.png": card_png()}))
+    broken = pipeline.receive(svc, batch, "scans.zip", b"PK\x03\x04 truncated")  # same name, bad bytes
+    assert [r.error for r in pipeline.results_for_file(svc, first[0])] == []  # the good archive row is done
+    [res] = pipeline.results_for_file(svc, broken[0])
+    assert res.error and res.error.code == "corrupt_file"
