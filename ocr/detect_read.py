@@ -1,7 +1,9 @@
-"""Detector + reader: PP-OCR finds the text lines, Tesseract `vie` reads each line crop.
+"""Detector + reader: PP-OCR finds the text lines, a line reader (Tesseract `vie` by default) reads
+each line crop.
 
 PP-OCR's own recognisers cannot write Vietnamese tone marks; Tesseract can, but its page
 segmentation collapses on photos and guilloche backgrounds. Each does the half it is good at.
+A deployment with a Vietnamese-trained PaddleOCR recogniser makes that the line reader instead.
 """
 
 from __future__ import annotations
@@ -11,27 +13,30 @@ import numpy as np
 from sohoa.models import OcrLine, OcrWord
 
 from .detector import TextDetector, crop_quad
-from .tesseract import TesseractEngine
+from .engine import LineReader, OcrEngine
 
 
 class DetectReadEngine:
-    name = "pp-ocr-det+tesseract"
-
-    def __init__(self, reader: TesseractEngine, detector: TextDetector | None = None):
+    def __init__(self, reader: LineReader, detector: TextDetector | None = None,
+                 helper: OcrEngine | None = None):
+        """`reader` reads line crops; `helper` (default: the reader) answers orientation and
+        restricted-alphabet reads, which only Tesseract does well."""
         self.reader = reader
+        self.helper = helper or reader
         self.detector = detector or TextDetector()
+        self.name = f"pp-ocr-det+{reader.name}"
 
     def version(self) -> dict[str, str]:
         import onnxruntime
 
-        return {**self.reader.version(), "detector": self.detector.model_path.name,
+        return {**self.helper.version(), **self.reader.version(), "detector": self.detector.model_path.name,
                 "onnxruntime": onnxruntime.__version__}
 
     def detect_orientation(self, grey: np.ndarray) -> tuple[int, float]:
-        return self.reader.detect_orientation(grey)
+        return self.helper.detect_orientation(grey)
 
     def read_line(self, grey: np.ndarray, alphabet: str) -> tuple[str, float]:
-        return self.reader.read_line(grey, alphabet)
+        return self.helper.read_line(grey, alphabet)
 
     def recognize(self, grey: np.ndarray) -> list[OcrLine]:
         lines: list[OcrLine] = []

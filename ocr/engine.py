@@ -1,7 +1,7 @@
 """The OCR engine interface. Engines read an upright, cleaned greyscale page into lines.
 
-Later engines (PaddleOCR from a local model directory, detector + line reader) implement the
-same protocol and are picked by `SOHOA_OCR_ENGINE`.
+Engines: `tesseract` (ocr/tesseract.py), `paddle` (ocr/paddle.py, PaddleOCR from local model
+directories), and detector + line reader (ocr/detect_read.py); `SOHOA_OCR_ENGINE` picks one.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
-from sohoa.models import OcrLine
+from sohoa.models import OcrLine, OcrWord
 
 
 class OcrEngine(Protocol):
@@ -27,3 +27,14 @@ class OcrEngine(Protocol):
 
     def recognize(self, grey: np.ndarray) -> list[OcrLine]:
         """Lines in reading order with pixel boxes and 0..1 confidences."""
+
+
+class LineReader(Protocol):
+    """Reads one cropped text line (detector + reader engines feed it line crops)."""
+
+    name: str
+
+    def version(self) -> dict[str, str]: ...
+
+    def recognize_single_line(self, grey: np.ndarray) -> list[OcrWord]:
+        """Words of a crop that holds one line, boxes in crop pixels, 0..1 confidences."""

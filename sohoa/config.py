@@ -27,6 +27,33 @@ class TesseractOptions(BaseModel):
     omp_thread_limit: int = 1
 
 
+class DetectorOptions(BaseModel):
+    """PP-OCR text-line detection (ONNX) that feeds line crops to a reader."""
+
+    # None: the PP-OCRv6-small weights shipped inside the `rapidocr` wheel.
+    model_path: Path | None = None
+    # Which engine reads the detected line crops: Tesseract (writes Vietnamese tone marks) or a
+    # PaddleOCR recogniser from `paddle.rec_model_dir` (a deployment's fine-tuned Vietnamese model).
+    reader: Literal["tesseract", "paddle"] = "tesseract"
+
+
+class PaddleOptions(BaseModel):
+    """The real `paddleocr` package (optional extra `paddle`), models from local directories only.
+
+    Never a download: no `lang=`; both model directories must be given. PaddleOCR's stock
+    recognisers cannot write Vietnamese tone marks (notes/ocr-engines.md); point `rec_model_dir`
+    at a Vietnamese-trained model to get them.
+    """
+
+    det_model_dir: Path | None = None
+    det_model_name: str = "PP-OCRv5_mobile_det"
+    rec_model_dir: Path | None = None
+    rec_model_name: str = "PP-OCRv5_mobile_rec"
+    # oneDNN crashes on these models in paddlepaddle 3.3.1 (Paddle issue #79749).
+    enable_mkldnn: bool = False
+    cpu_threads: int = 1
+
+
 class PreprocessOptions(BaseModel):
     render_dpi: int = 300
     detect_orientation: bool = True
@@ -70,11 +97,12 @@ class Settings(BaseSettings):
     api_key: str | None = None  # default: generated on first start and kept in data_dir/api_key
     signing_key_path: Path | None = None  # default: data_dir/keys/provenance-ed25519.pem
 
-    # tesseract: Tesseract alone (default: best field accuracy on scans, see docs/benchmarks.md);
-    # detect: PP-OCR line detection + Tesseract per line on every page (best on photos);
-    # auto: Tesseract, then detection + Tesseract on pages it did not read confidently.
-    ocr_engine: Literal["auto", "tesseract", "detect"] = "tesseract"
+    # tesseract: Tesseract alone; detect: PP-OCR line detection + a line reader on every page;
+    # paddle: PaddleOCR from local model dirs; auto: picks per page (docs/ocr.md).
+    ocr_engine: Literal["auto", "tesseract", "detect", "paddle"] = "tesseract"
     tesseract: TesseractOptions = TesseractOptions()
+    detector: DetectorOptions = DetectorOptions()
+    paddle: PaddleOptions = PaddleOptions()
     preprocess: PreprocessOptions = PreprocessOptions()
     limits: Limits = Limits()
     review_threshold: float = 0.80

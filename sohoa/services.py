@@ -37,28 +37,46 @@ class Services:
 
     @cached_property
     def engine(self):  # noqa: ANN201 - an OcrEngine; loaded lazily because the API process never OCRs
-        from ocr.tesseract import TesseractEngine
-
-        tesseract = TesseractEngine(self.settings.tesseract)
-        if self.settings.ocr_engine == "detect":
-            from ocr.detect_read import DetectReadEngine
-
-            return DetectReadEngine(tesseract)
-        return tesseract
+        kind = self.settings.ocr_engine
+        if kind == "paddle":
+            return self._paddle
+        if kind == "detect":
+            return self._detect_read()
+        return self._tesseract
 
     @cached_property
     def fallback_engine(self):  # noqa: ANN201 - OcrEngine | None
-        """In `auto` mode: detector + reader for pages Tesseract alone does not read confidently."""
+        """In `auto` mode: detector + reader for pages that look photographed or read poorly."""
         if self.settings.ocr_engine != "auto":
             return None
-        from ocr.detect_read import DetectReadEngine
         from ocr.detector import DetectorUnavailable
 
         try:
-            return DetectReadEngine(self.engine)
+            return self._detect_read()
         except DetectorUnavailable as exc:
             log.warning("auto OCR without the line detector: %s", exc)
             return None
+
+    @cached_property
+    def _tesseract(self):  # noqa: ANN202
+        from ocr.tesseract import TesseractEngine
+
+        return TesseractEngine(self.settings.tesseract)
+
+    @cached_property
+    def _paddle(self):  # noqa: ANN202
+        from ocr.paddle import PaddleEngine
+
+        return PaddleEngine(self.settings.paddle)
+
+    def _detect_read(self):  # noqa: ANN202
+        from ocr.detect_read import DetectReadEngine
+        from ocr.detector import TextDetector
+
+        opts = self.settings.detector
+        reader = self._paddle if opts.reader == "paddle" else self._tesseract
+        # Orientation, MRZ re-reads and single-line reads stay with Tesseract in every mode.
+        return DetectReadEngine(reader, TextDetector(opts.model_path), helper=self._tesseract)
 
     @cached_property
     def signing_key(self) -> Ed25519PrivateKey:
