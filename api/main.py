@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         yield
         if worker:
             worker.stop()
+        svc.close()
 
     app = FastAPI(title="sohoa", version=__version__, lifespan=lifespan,
                   description="Digitisation of dossiers received at public-administration service desks.")

@@ -1,11 +1,15 @@
 """OCR alone, per degradation level: sohoa's reading against the plain `tesseract` CLI on the same pages.
 
     .venv/bin/python bench/ocr.py --n 2 --levels clean,scan,photo --seed 31
+    .venv/bin/python bench/ocr.py --engines tesseract,detect,auto --no-baseline      # engines side by side
+    .venv/bin/python bench/ocr.py --engines auto --set preprocess.correct_perspective=false   # one step off
 
-For every generated page: CER, WER and CER without diacritics (order-independent: each printed
-line aligned to its best match in the OCR text, as in bench/accuracy.py), seconds per page; the
-baseline is `tesseract IMAGE - -l vie` (OMP_THREAD_LIMIT=1) on the page as received. Multi-page
-dossiers and text-layer PDFs are left out: this measures reading, not splitting.
+For every generated page (sideways and upside-down ones included): CER, WER and CER without
+diacritics (order-independent: each printed line aligned to its best match in the OCR text, as
+in bench/accuracy.py), whether the page was turned upright correctly, seconds per page and
+pages per minute (one process, one core). The baseline is `tesseract IMAGE - -l vie`
+(OMP_THREAD_LIMIT=1) on the page as received. Multi-page dossiers and text-layer PDFs are left
+out: this measures reading, not splitting. Run it on an idle machine: timings share the CPU.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -53,47 +58,87 @@ def tesseract_cli(path: Path) -> str:
     return subprocess.run(["tesseract", str(path), "-", "-l", "vie"], capture_output=True, text=True, env=env).stdout
 
 
+def overrides(pairs: list[str]) -> dict:
+    """`a.b=value` pairs as nested settings (values parsed as JSON when they can be)."""
+    out: dict = {}
+    for pair in pairs:
+        key, _, raw = pair.partition("=")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        node = out
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=2)
     ap.add_argument("--levels", default="clean,scan,photo")
     ap.add_argument("--seed", type=int, default=31)
+    ap.add_argument("--engines", default=Settings().ocr_engine, help="comma-separated SOHOA_OCR_ENGINE values")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="settings override, e.g. preprocess.deskew=false (repeatable)")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the plain tesseract CLI")
+    ap.add_argument("--corpus", type=Path, help="an existing generated corpus folder instead of a new one")
     args = ap.parse_args()
     stats: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     with tempfile.TemporaryDirectory() as tmp:
-        corpus = Path(tmp) / "corpus"
-        subprocess.run([sys.executable, "-m", "sohoa.synth", str(corpus), "--n", str(args.n), "--levels", args.levels,
-                        "--seed", str(args.seed), "--formats", "png,jpg", "--rotations"],
-                       check=True, stdout=subprocess.DEVNULL)
-        svc = build_services(Settings(data_dir=Path(tmp) / "data"))
+        corpus = args.corpus or Path(tmp) / "corpus"
+        if not args.corpus:
+            subprocess.run([sys.executable, "-m", "sohoa.synth", str(corpus), "--n", str(args.n), "--levels", args.levels,
+                            "--seed", str(args.seed), "--formats", "png,jpg", "--rotations"],
+                           check=True, stdout=subprocess.DEVNULL)
+        extra = overrides(args.set)
+        services = {e: build_services(Settings(data_dir=Path(tmp) / "data", **{**extra, "ocr_engine": e}))
+                    for e in args.engines.split(",")}
         rows = [json.loads(x) for x in (corpus / "truth.jsonl").read_text().splitlines() if x.strip()]
+        rows = [r for r in rows if r["level"] in args.levels.split(",") and r["file"].endswith((".png", ".jpg"))]
         for row in rows:
             path = corpus / row["file"]
             data = path.read_bytes()
-            raw = next(iter_pages(data, sniff(data[:2048]), svc.settings.limits))
-            runs = {}
-            t0 = time.perf_counter()
-            runs["sohoa"] = read_page(raw, svc.engine, svc.settings.preprocess, fallback=svc.fallback_engine).text.text
-            t1 = time.perf_counter()
-            runs["tesseract-cli"] = tesseract_cli(path)
-            t2 = time.perf_counter()
-            for name, text, secs in (("sohoa", runs["sohoa"], t1 - t0), ("tesseract-cli", runs["tesseract-cli"], t2 - t1)):
+            runs: list[tuple[str, str, float, int | None]] = []
+            for name, svc in services.items():
+                raw = next(iter_pages(data, sniff(data[:2048]), svc.settings.limits))
+                t0 = time.perf_counter()
+                text = read_page(raw, svc.engine, svc.settings.preprocess, fallback=svc.fallback_engine).text
+                runs.append((name, text.text, time.perf_counter() - t0, text.rotation))
+            if not args.no_baseline:
+                t0 = time.perf_counter()
+                runs.append(("tesseract-cli", tesseract_cli(path), time.perf_counter() - t0, None))
+            for name, text, secs, rotation in runs:
                 st = stats[(row["level"], name)]
                 st["pages"] += 1
                 st["seconds"] += secs
+                if rotation is not None:
+                    st["oriented"] += rotation == row.get("rotation", 0)
+                    st["turned"] += bool(row.get("rotation", 0))
+                    st["turned_ok"] += bool(row.get("rotation", 0)) and rotation == row["rotation"]
                 for key, (e, n) in (("c", line_errors(row["text"], text)), ("nd", line_errors(row["text"], text, True)),
                                     ("w", word_errors(row["text"], text))):
                     st[key + "_err"] += e
                     st[key + "_n"] += n
-    print(f"engine setting: {svc.settings.ocr_engine}\n")
-    print("| level | reader | pages | CER | CER no diacritics | WER | s/page |\n|---|---|---|---|---|---|---|")
+    where = args.corpus or f"generated, seed {args.seed}, n={args.n}"
+    print(f"engines: {args.engines}; overrides: {args.set or 'none'}; corpus: {where}\n")
+    print("| level | reader | pages | CER | CER no diacritics | WER | upright (turned) | s/page | pages/min |\n"
+          "|---|---|---|---|---|---|---|---|---|")
     for (level, name), st in sorted(stats.items()):
+        upright = f"{st['oriented']:.0f}/{st['pages']:.0f} ({st['turned_ok']:.0f}/{st['turned']:.0f})" if name in services else "-"
         print(f"| {level} | {name} | {st['pages']:.0f} | {st['c_err'] / st['c_n']:.2%} | {st['nd_err'] / st['nd_n']:.2%} | "
-              f"{st['w_err'] / st['w_n']:.2%} | {st['seconds'] / st['pages']:.2f} |")
-    for level in dict.fromkeys(lv for lv, _ in stats):
-        ours, base = stats[(level, "sohoa")], stats[(level, "tesseract-cli")]
-        ratio = (base["c_err"] / base["c_n"]) / max(ours["c_err"] / ours["c_n"], 1e-9)
-        print(f"{level}: the plain CLI makes {ratio:.1f}x the character errors of sohoa's reading")
+              f"{st['w_err'] / st['w_n']:.2%} | {upright} | {st['seconds'] / st['pages']:.2f} | "
+              f"{60 * st['pages'] / st['seconds']:.1f} |")
+    if not args.no_baseline:
+        for level in dict.fromkeys(lv for lv, _ in stats):
+            base = stats[(level, "tesseract-cli")]
+            for name in services:
+                ours = stats[(level, name)]
+                ratio = (base["c_err"] / base["c_n"]) / max(ours["c_err"] / ours["c_n"], 1e-9)
+                print(f"{level}: the plain CLI makes {ratio:.1f}x the character errors of sohoa ({name})")
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":

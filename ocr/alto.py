@@ -18,14 +18,30 @@ ALTO_NS = "http://www.loc.gov/standards/alto/ns-v4#"
 ALTO_SCHEMA = "http://www.loc.gov/standards/alto/v4/alto-4-2.xsd"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 
-Matrix = Sequence[Sequence[float]]  # [[a, b, c], [d, e, f]]: x' = a*x + b*y + c, y' = d*x + e*y + f
+# [[a, b, c], [d, e, f]] (affine) or [[a, b, c], [d, e, f], [g, h, i]] (homography, after a
+# perspective correction): x' = (a*x + b*y + c) / (g*x + h*y + i), likewise y'.
+Matrix = Sequence[Sequence[float]]
 
 
 def map_point(x: float, y: float, matrix: Matrix | None) -> tuple[float, float]:
     if matrix is None:
         return x, y
-    (a, b, c), (d, e, f) = matrix
-    return a * x + b * y + c, d * x + e * y + f
+    (a, b, c), (d, e, f) = matrix[0], matrix[1]
+    g, h, i = matrix[2] if len(matrix) > 2 else (0.0, 0.0, 1.0)
+    w = g * x + h * y + i
+    return (a * x + b * y + c) / w, (d * x + e * y + f) / w
+
+
+def local_affine(x: float, y: float, matrix: Matrix | None) -> tuple[float, float, float, float]:
+    """(a, b, d, e): the linear part of `matrix` near (x, y) — exact for an affine matrix, the
+    Jacobian for a homography, so a word's text can follow a slanted photographed line."""
+    if matrix is None:
+        return 1.0, 0.0, 0.0, 1.0
+    (a, b, _), (d, e, _) = matrix[0], matrix[1]
+    g, h, i = matrix[2] if len(matrix) > 2 else (0.0, 0.0, 1.0)
+    w = g * x + h * y + i
+    u, v = map_point(x, y, matrix)
+    return (a - u * g) / w, (b - u * h) / w, (d - v * g) / w, (e - v * h) / w
 
 
 def mapped_box(bbox: BBox, matrix: Matrix | None, size: tuple[int, int] | None = None) -> BBox:
@@ -47,7 +63,7 @@ def text_rotation(matrix: Matrix | None) -> float:
     """Degrees counterclockwise that the page's lines run at on the original image (ALTO ROTATION)."""
     if matrix is None:
         return 0.0
-    (a, _, _), (d, _, _) = matrix
+    a, _, d, _ = local_affine(0.0, 0.0, matrix)
     # The image's y axis points down, so a visual counterclockwise turn is -d.
     return round(math.degrees(math.atan2(-d, a)) % 360.0, 2) % 360.0
 

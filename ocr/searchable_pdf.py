@@ -24,7 +24,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from sohoa.models import PageText
 
-from .alto import clean_text, line_words
+from .alto import clean_text, line_words, local_affine, map_point
 
 # Liberation Serif has every precomposed Vietnamese letter; DejaVu Sans covers far more
 # scripts and symbols, so a word Liberation cannot show whole falls back to it.
@@ -97,7 +97,7 @@ def _text_layer(canvas: Canvas, page: PageText, dpi: float, page_height_pt: floa
     turned or deskewed gets text running along its real lines, not an axis-aligned box.
     """
     k = 72.0 / dpi
-    (a, b, c), (d, e, f) = page.to_original or ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0))
+    matrix = page.to_original
     text = canvas.beginText()
     text.setTextRenderMode(3)
     for line in page.lines:
@@ -111,7 +111,8 @@ def _text_layer(canvas: Canvas, page: PageText, dpi: float, page_height_pt: floa
             # Descenders reach the line's bottom edge; the trailing space lets text
             # extraction see the word break without guessing from gaps.
             x, y = box[0], line.bbox[3] + font.face.descent / 1000 * size
-            ox, oy = a * x + b * y + c, d * x + e * y + f
+            ox, oy = map_point(x, y, matrix)
+            a, b, d, e = local_affine(x, y, matrix)
             text.setTextTransform(k * a, -k * d, -k * b, k * e, k * ox, page_height_pt - k * oy)
             text.setFont(font.fontName, size)
             text.setHorizScale(100.0 * max(box[2] - box[0], 1) / natural)

@@ -30,10 +30,10 @@ out = Console()
 INPUT_SUFFIXES = {".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png", ".zip"}
 
 
-def _services():  # noqa: ANN202
+def _services(**overrides: object):  # noqa: ANN202
     from .services import build_services
 
-    return build_services(Settings())
+    return build_services(Settings(**overrides))
 
 
 def _expand(paths: list[Path]) -> list[Path]:
@@ -66,7 +66,7 @@ def process(
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     files = _expand(paths)
-    svc = _services()
+    svc = _services(**({"ocr_workers": 1} if jobs == 1 else {}))
     batch_id = pipeline.create_batch(svc, branch or svc.settings.default_branch)
     results: list[ResultObject] = []
     with Progress(console=err, disable=len(files) <= 1, transient=True) as progress:
@@ -96,14 +96,19 @@ def _process_ids(file_ids: list[str], svc=None) -> list[ResultObject]:  # noqa: 
 
 @lru_cache
 def _worker_services():  # noqa: ANN202 - one set of services (and one OCR engine) per worker process
-    return _services()
+    # Files already run one per core; a page pool inside each would only oversubscribe the CPU.
+    return _services(ocr_workers=1)
 
 
 def _run_files(svc, received: list[list[str]], jobs: int) -> Iterator[list[ResultObject]]:  # noqa: ANN001
-    """Results file by file, in input order; different files run in parallel processes."""
+    """Results file by file, in input order. Several files run in parallel processes, one file
+    at a time; a single file's pages are spread over the page pool instead (`SOHOA_OCR_WORKERS`)."""
     if jobs <= 1 or len(received) <= 1:
-        for ids in received:
-            yield _process_ids(ids, svc)
+        try:
+            for ids in received:
+                yield _process_ids(ids, svc)
+        finally:
+            svc.close()
         return
     # spawn, not fork: the parent holds SQLite connections and libtesseract state.
     with ProcessPoolExecutor(min(jobs, len(received)), mp_context=multiprocessing.get_context("spawn")) as pool:

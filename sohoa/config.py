@@ -56,10 +56,17 @@ class PaddleOptions(BaseModel):
 
 class PreprocessOptions(BaseModel):
     render_dpi: int = 300
+    # Find the paper/card outline in a photo (or a card on a scanner with the lid open) and
+    # straighten it; a page that fills the scan is left alone.
+    correct_perspective: bool = True
     detect_orientation: bool = True
     deskew: bool = True
     max_deskew_degrees: float = 10.0
     normalise_illumination: bool = True
+    # After flattening: a tone curve that whitens print paler than this fraction of the way from
+    # ink to paper (guilloche on ID cards, paper texture); see ocr/preprocess.suppress_background.
+    suppress_background: bool = True
+    background_white_point: float = 0.8
     crop_to_content: bool = True  # a card copied onto A4 is read from its own region
     # Card photos are often ~1000 px wide; below this the page is upscaled for OCR.
     min_width_px: int = 1000
@@ -100,6 +107,11 @@ class Settings(BaseSettings):
     # tesseract: Tesseract alone; detect: PP-OCR line detection + a line reader on every page;
     # paddle: PaddleOCR from local model dirs; auto: picks per page (docs/ocr.md).
     ocr_engine: Literal["auto", "tesseract", "detect", "paddle"] = "tesseract"
+    # Pages of one file are read in this many worker processes (0: one per CPU core; 1: in the
+    # calling process). Each worker loads its engines once and is replaced after
+    # `ocr_worker_max_pages` pages, which bounds its memory.
+    ocr_workers: int = 0
+    ocr_worker_max_pages: int = 200
     tesseract: TesseractOptions = TesseractOptions()
     detector: DetectorOptions = DetectorOptions()
     paddle: PaddleOptions = PaddleOptions()

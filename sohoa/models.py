@@ -71,8 +71,8 @@ class PageText(Model):
     engine: str  # "pdfplumber 0.11.10" or "tesseract 5.5.4 vie"
     rotation: int = 0  # degrees clockwise applied to upright the page (0/90/180/270)
     skew: float = 0.0  # degrees corrected by deskew
-    # 2x3 affine matrix from this page's pixel coordinates (the cleaned page the boxes refer to)
-    # to the original page image; None when they are the same (text layers).
+    # Matrix from this page's pixel coordinates (the cleaned page the boxes refer to) to the
+    # original page image: 3x3 homography (2x3 affine accepted); None when they are the same.
     to_original: list[list[float]] | None = None
     lines: list[OcrLine] = Field(default_factory=list)
 

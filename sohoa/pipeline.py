@@ -32,7 +32,8 @@ from ingest.pages import iter_pages
 from ingest.sniff import sniff
 from ingest.unpack import unpack_zip
 from ocr.alto import to_alto
-from ocr.read import PageResult, read_page
+from ocr.pool import read_timed
+from ocr.read import PageResult
 from ocr.searchable_pdf import make_searchable_pdf
 from storage.db import BatchRow, DocumentRow, FileRow, utcnow
 from storage.objects import ObjectNotFound, original_key, result_key, sha256
@@ -200,20 +201,20 @@ def _run(ctx: _Context) -> list[ResultObject]:
 def _read_pages(ctx: _Context, data: bytes, kind: FileKind) -> list[PageResult]:
     svc = ctx.svc
     opts = svc.settings.preprocess
+    pages = iter_pages(data, kind, svc.settings.limits, dpi=opts.render_dpi)
+    pool = svc.page_pool
+    timed = pool.read(pages, svc.ocr) if pool else (read_timed(raw, svc.ocr, svc.settings) for raw in pages)
     results: list[PageResult] = []
-    for raw in iter_pages(data, kind, svc.settings.limits, dpi=opts.render_dpi):
+    for page in timed:
+        raw, result = page.raw, page.result
         source = "text_layer" if raw.text_lines is not None else "ocr"
         software = {"sohoa": __version__, "opencv": cv2.__version__}
         if source == "ocr":
-            software |= svc.engine.version()
-            if svc.fallback_engine is not None:
-                software |= svc.fallback_engine.version()
-        with ctx.recorder.step(f"read_page_{raw.number}", software=software,
-                               parameters={"source": source, "ocr_engine": svc.settings.ocr_engine,
-                                           **opts.model_dump()},
-                               inputs={"original": ctx.row.sha256}) as out:
-            result = read_page(raw, svc.engine, opts, fallback=svc.fallback_engine)
-            out["text"] = sha256(result.text.text.encode())
+            software |= svc.ocr.versions
+        ctx.recorder.record(f"read_page_{raw.number}", page.started_at, page.finished_at, software=software,
+                            parameters={"source": source, "ocr_engine": svc.settings.ocr_engine, **opts.model_dump()},
+                            inputs={"original": ctx.row.sha256},
+                            outputs={"text": sha256(result.text.text.encode())})
         # Keep the colour page compressed for the searchable PDF and free the bitmap now.
         result.original_jpeg, result.dpi = _jpeg(raw.image), raw.dpi
         raw.image = None

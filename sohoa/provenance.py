@@ -87,7 +87,13 @@ class StepRecorder:
         started = now_vn()
         outputs: dict[str, str] = {}
         yield outputs  # the step fills in the hashes of what it produced
+        self.record(name, started, now_vn(), software, parameters, inputs, outputs)
+
+    def record(self, name: str, started_at: str, finished_at: str, software: dict[str, str] | None = None,
+               parameters: dict | None = None, inputs: dict[str, str] | None = None,
+               outputs: dict[str, str] | None = None) -> None:
+        """A step that ran elsewhere (an OCR worker process) and reported its own times."""
         self.steps.append(ProvenanceStep(
-            step=name, started_at=started, finished_at=now_vn(), actor=self.actor,
-            software=software or {}, parameters=parameters or {}, inputs=inputs or {}, outputs=outputs,
+            step=name, started_at=started_at, finished_at=finished_at, actor=self.actor,
+            software=software or {}, parameters=parameters or {}, inputs=inputs or {}, outputs=outputs or {},
         ))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -13,8 +12,6 @@ from storage.db import make_sessionmaker
 from storage.objects import ObjectStore
 
 from .config import Settings
-
-log = logging.getLogger("sohoa.services")
 
 
 def make_store(settings: Settings) -> ObjectStore:
@@ -36,47 +33,30 @@ class Services:
     worker: object | None = None  # the embedded worker, when this process runs one
 
     @cached_property
-    def engine(self):  # noqa: ANN201 - an OcrEngine; loaded lazily because the API process never OCRs
-        kind = self.settings.ocr_engine
-        if kind == "paddle":
-            return self._paddle
-        if kind == "detect":
-            return self._detect_read()
-        return self._tesseract
+    def ocr(self):  # noqa: ANN201 - OcrEngines; loaded lazily because the API process never OCRs
+        from ocr.engines import build_engines
+
+        return build_engines(self.settings)
+
+    @property
+    def engine(self):  # noqa: ANN201 - OcrEngine
+        return self.ocr.primary
+
+    @property
+    def fallback_engine(self):  # noqa: ANN201 - OcrEngine | None: auto mode's detector + reader
+        return self.ocr.fallback
 
     @cached_property
-    def fallback_engine(self):  # noqa: ANN201 - OcrEngine | None
-        """In `auto` mode: detector + reader for pages that look photographed or read poorly."""
-        if self.settings.ocr_engine != "auto":
-            return None
-        from ocr.detector import DetectorUnavailable
+    def page_pool(self):  # noqa: ANN201 - PagePool | None
+        """OCR worker processes for the pages of one file; None when pages are read in-process."""
+        from ocr.pool import PagePool, pool_size
 
-        try:
-            return self._detect_read()
-        except DetectorUnavailable as exc:
-            log.warning("auto OCR without the line detector: %s", exc)
-            return None
+        n = pool_size(self.settings.ocr_workers)
+        return PagePool(self.settings, n) if n > 1 else None
 
-    @cached_property
-    def _tesseract(self):  # noqa: ANN202
-        from ocr.tesseract import TesseractEngine
-
-        return TesseractEngine(self.settings.tesseract)
-
-    @cached_property
-    def _paddle(self):  # noqa: ANN202
-        from ocr.paddle import PaddleEngine
-
-        return PaddleEngine(self.settings.paddle)
-
-    def _detect_read(self):  # noqa: ANN202
-        from ocr.detect_read import DetectReadEngine
-        from ocr.detector import TextDetector
-
-        opts = self.settings.detector
-        reader = self._paddle if opts.reader == "paddle" else self._tesseract
-        # Orientation, MRZ re-reads and single-line reads stay with Tesseract in every mode.
-        return DetectReadEngine(reader, TextDetector(opts.model_path), helper=self._tesseract)
+    def close(self) -> None:
+        if "page_pool" in self.__dict__ and self.page_pool is not None:
+            self.page_pool.close()
 
     @cached_property
     def signing_key(self) -> Ed25519PrivateKey:

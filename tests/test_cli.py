@@ -75,14 +75,14 @@ def test_missing_path_is_a_usage_error(env) -> None:
 def test_an_engine_crash_on_one_file_does_not_end_the_run(tmp_path, env, monkeypatch) -> None:
     import sohoa.pipeline as pipeline_mod
 
-    real = pipeline_mod.read_page
+    real = pipeline_mod.read_timed
 
-    def flaky(raw, engine, opts, **kwargs):
+    def flaky(raw, engines, settings):
         if raw.image is not None and raw.image.width == 1401:
             raise RuntimeError("engine crashed on this page")
-        return real(raw, engine, opts, **kwargs)
+        return real(raw, engines, settings)
 
-    monkeypatch.setattr(pipeline_mod, "read_page", flaky)
+    monkeypatch.setattr(pipeline_mod, "read_timed", flaky)
     from PIL import Image
     import io
 

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from ingest.pages import RawPage
 from ocr import preprocess as pp
+from ocr.alto import map_point
 from ocr.read import read_page
 from sohoa.config import PreprocessOptions, TesseractOptions
 
@@ -109,10 +110,9 @@ def test_boxes_map_back_to_the_original_page(engine, rotation: int) -> None:
     img = page_image()
     turned = img.rotate(-rotation, expand=True)  # the scanner fed it turned clockwise
     result = read_page(RawPage(number=1, image=turned, dpi=300), engine, PreprocessOptions())
-    m = np.array(result.text.to_original)
     word = next(w for ln in result.text.lines for w in ln.words if w.text == "Yersin,")
     x0, y0, x1, y1 = word.bbox
-    cx, cy = m @ np.array([(x0 + x1) / 2, (y0 + y1) / 2, 1.0])
+    cx, cy = map_point((x0 + x1) / 2, (y0 + y1) / 2, result.text.to_original)
     # where "Yersin," sits on the upright rendering, turned the same way
     ux, uy = 80 + ImageFont.truetype(str(FONT), 44).getlength("Nơi thường trú: Số 12 đường ") + 70, 80 + 3 * 140 + 25
     w, h = img.size

@@ -10,11 +10,12 @@ import unicodedata
 from dataclasses import replace
 from datetime import date
 
+import cv2
 import numpy as np
 import pdfplumber
 import pypdfium2
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 from stdnum.vn import mst
 
 from sohoa.synth import data, mrz
@@ -23,6 +24,7 @@ from sohoa.synth.degrade import degrade
 from sohoa.synth.people import Address, random_person, tax_code
 from sohoa.synth.render import (CARD_TEMPLATES, TEMPLATES, RenderedDoc, render_document,
                                 write_text_pdf)
+from sohoa.synth.sheet import rasterize
 
 # Two people of /work/shared/samples/truth.jsonl (doc003.png and dossier01.pdf#2), copied here so
 # the tests do not depend on the shared folder.
@@ -219,6 +221,43 @@ def test_every_template_follows_the_contract(template):
             assert re.fullmatch(r"\d{9}", doc.fields["id_number"]) and "sex" not in doc.fields
 
 
+def _fine_structure(img: Image.Image) -> np.ndarray:
+    """Pixels that stand out from their 2-px neighbourhood: 1-px lines do, smooth tints do not."""
+    grey = img.convert("L")
+    sharp = np.asarray(grey, np.float32)
+    soft = np.asarray(grey.filter(ImageFilter.GaussianBlur(2)), np.float32)
+    return np.abs(sharp - soft) > 4
+
+
+@pytest.mark.parametrize("template", CARD_TEMPLATES)
+def test_cards_print_a_guilloche_under_the_text(template):
+    rng = random.Random(template)
+    doc = render_document(template, random_person(rng), rng)
+    sheet = doc.sheet
+    # the background is what the text and photo leave free (grown by 3 px for anti-aliasing)
+    bare = rasterize(replace(sheet, pattern=None), 300).convert("L")
+    background = np.asarray(bare.filter(ImageFilter.MinFilter(7))) == 255
+    assert background.mean() > 0.6
+    assert _fine_structure(doc.image)[background].mean() > 0.5
+    # the same render without the line-work: the zigzag tint alone is smooth
+    tint_only = rasterize(replace(sheet, pattern=replace(sheet.pattern, linework=())), 300)
+    assert _fine_structure(tint_only)[background].mean() < 0.05
+    # pale enough that the text (ink at ~25) stands well clear of the darkest lines
+    pattern = np.asarray(Image.fromarray(sheet.pattern.raster(1012, 638, 1.0)).convert("L"))
+    assert np.percentile(pattern, 1) > 110 and np.median(pattern) > 190
+    assert doc.text == "\n".join(sheet.lines)
+
+
+def test_card_guilloche_is_deterministic_and_varies():
+    def one(seed):
+        rng = random.Random(seed)
+        return render_document("cancuoc_back_2024", random_person(rng), rng)
+
+    a, b, c = one(4), one(4), one(5)
+    assert a.image.tobytes() == b.image.tobytes() and a.text == b.text
+    assert a.sheet.pattern.linework != c.sheet.pattern.linework
+
+
 def test_birth_certificate_registration_place_form():
     doc = render_document("birth_certificate", random_person(random.Random(2)), random.Random(2))
     place = doc.fields["registration_place"]
@@ -265,6 +304,26 @@ def test_degrade_is_deterministic_and_rotates(level):
     if level != "clean":
         assert not np.array_equal(np.asarray(c), np.asarray(degrade(doc.image, level,
                                                                       random.Random(42))))
+
+
+@pytest.mark.parametrize("template,seeds", [("cmnd_front", range(4)),
+                                            ("birth_certificate", range(1))])
+def test_photo_level_samples_the_paper_at_120_to_150_dpi(template, seeds):
+    rng = random.Random(1)
+    doc = render_document(template, random_person(rng), rng)  # cards at 300 dpi, pages at 200
+    paper_w, paper_h = doc.image.width / doc.dpi, doc.image.height / doc.dpi  # inches
+    for seed in seeds:
+        photo = degrade(doc.image, "photo", random.Random(seed))
+        dpi = photo.info["dpi"][0]
+        assert 120 <= dpi <= 150
+        # the frame holds the turned paper plus some table, at the recorded dpi ...
+        assert 0.95 < photo.width / dpi / paper_w < 1.6
+        assert 0.95 < photo.height / dpi / paper_h < 1.6
+        # ... and the paper (light, on a darker table) covers its physical area at that dpi
+        grey = np.asarray(photo.convert("L"))
+        _, paper = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        area = np.count_nonzero(paper) / dpi ** 2
+        assert 0.85 < area / (paper_w * paper_h) < 1.1
 
 
 def test_render_is_deterministic():

@@ -6,26 +6,69 @@ returns the sheet and the expected `fields` of the contract for what it printed.
 
 from __future__ import annotations
 
+import math
 import random
 
 from . import mrz
 from .people import Address, Person, dmy
-from .sheet import RED, Guilloche, Sheet, wrap
+from .sheet import RED, Color, Drum, Guilloche, Linework, Rosette, Sheet, Waves, wrap
 from .fonts import text_width
 
 CARD_W, CARD_H = 1012, 638
 PX = 72 / 300  # points per 300-dpi pixel
 PHOTO = (200, 204, 209)
+# security inks as they print at full cover on white; the pale look comes from thin lines
+INKS: tuple[Color, ...] = ((105, 155, 225), (95, 185, 140), (230, 115, 160), (225, 185, 70),
+                           (85, 185, 210), (165, 135, 220))
 
 
 def _card(rng: random.Random, base: tuple[int, int, int], shade_drop: int = 16) -> Sheet:
     jitter = tuple(rng.randint(-3, 3) for _ in range(3))
     base = tuple(min(255, c + j) for c, j in zip(base, jitter))
     shade = tuple(c - shade_drop for c in base)
-    pattern = Guilloche(base, shade, wavelength=rng.uniform(52, 66), period=rng.uniform(90, 112),
-                        amplitude=rng.uniform(32, 44), phase=rng.uniform(0, 60))
-    return Sheet(CARD_W, CARD_H, PX, pattern=pattern,
-                 offset=(rng.uniform(-4, 4), rng.uniform(-4, 4)))
+    zigzag = {"wavelength": rng.uniform(52, 66), "period": rng.uniform(90, 112),
+              "amplitude": rng.uniform(32, 44), "phase": rng.uniform(0, 60)}
+    offset = (rng.uniform(-4, 4), rng.uniform(-4, 4))
+    pattern = Guilloche(base, shade, **zigzag, linework=security_linework(rng))
+    return Sheet(CARD_W, CARD_H, PX, pattern=pattern, offset=offset)
+
+
+def _ink(rng: random.Random) -> Color:
+    return tuple(max(0, min(255, c + rng.randint(-12, 12))) for c in rng.choice(INKS))
+
+
+def security_linework(rng: random.Random) -> tuple[Linework, ...]:
+    """The chip cards' guilloche, in card pixels (1 px = 1/300 in): two families of wavy lines
+    half a wave apart weaving chains of lenses across the card, sometimes a steeper third family,
+    one or two spirograph rosettes and, on most cards, a faint bronze-drum face. Lines are one
+    pixel thin; they read as a pale tint from afar but put high-frequency edges everywhere."""
+    angle, phase = rng.uniform(-12, 12), rng.uniform(0, 2 * math.pi)
+    wave = {"spacing": rng.uniform(7, 11), "wavelength": rng.uniform(90, 160),
+            "amplitude": rng.uniform(10, 22), "angle": angle, "swell": rng.uniform(0.2, 0.5),
+            "swell_period": rng.uniform(250, 500)}
+    ink = _ink(rng)
+    works: list[Linework] = [
+        Waves(ink, rng.uniform(0.45, 0.65), phase=phase, **wave),
+        Waves(ink if rng.random() < 0.5 else _ink(rng), rng.uniform(0.45, 0.65),
+              phase=phase + math.pi, **wave),
+    ]
+    if rng.random() < 0.5:
+        works.append(Waves(_ink(rng), rng.uniform(0.3, 0.45), spacing=rng.uniform(12, 18),
+                           wavelength=rng.uniform(60, 100), amplitude=rng.uniform(6, 14),
+                           phase=rng.uniform(0, 2 * math.pi), angle=angle + rng.uniform(60, 120)))
+    for _ in range(rng.randint(1, 2)):
+        lobes = rng.randint(30, 60)
+        turns = rng.choice([t for t in range(5, 18) if math.gcd(t, lobes) == 1])
+        works.append(Rosette(_ink(rng), rng.uniform(0.35, 0.55), cx=rng.uniform(300, 950),
+                             cy=rng.uniform(100, 540), radius=rng.uniform(110, 240), lobes=lobes,
+                             turns=turns, pens=tuple(sorted(rng.uniform(0.4, 1.3)
+                                                            for _ in range(3))),
+                             turn=rng.uniform(0, 2 * math.pi)))
+    if rng.random() < 0.6:
+        works.append(Drum(_ink(rng), rng.uniform(0.3, 0.45), cx=rng.uniform(550, 780),
+                          cy=rng.uniform(300, 420), radius=rng.uniform(200, 280),
+                          rays=rng.randint(12, 14), turn=rng.uniform(0, math.pi)))
+    return tuple(works)
 
 
 def _national_header(sh: Sheet, cx: float = 640) -> None:

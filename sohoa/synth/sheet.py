@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -22,9 +23,140 @@ RED = (170, 28, 36)
 Color = tuple[int, int, int]
 
 
+@dataclass(frozen=True)
+class Linework:
+    """Fine security line-work printed over the tint of a card, under the personalised text."""
+
+    ink: Color  # the ink's colour at full cover on white
+    alpha: float  # cover at a line's centre
+
+    def coverage(self, xs: np.ndarray, ys: np.ndarray, scale: float) -> np.ndarray:
+        """Ink cover 0..1 per pixel; xs, ys are the pixel centres in sheet units, `scale` px per
+        unit."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Waves(Linework):
+    """A family of fine wavy lines: the level sets v + a(v)·sin(2πu/wavelength + phase) =
+    k·spacing in coordinates (u, v) turned by `angle` degrees, with the swing a(v) swelling along
+    v. Two such families half a wave apart weave the chains of lenses of offset guilloche."""
+
+    ink: Color
+    alpha: float
+    spacing: float
+    wavelength: float
+    amplitude: float
+    phase: float = 0.0
+    angle: float = 0.0
+    swell: float = 0.0  # relative change of the swing ...
+    swell_period: float = 400.0  # ... over this distance across the lines
+    width: float = 1.0
+
+    def coverage(self, xs: np.ndarray, ys: np.ndarray, scale: float) -> np.ndarray:
+        a = math.radians(self.angle)
+        u = xs * math.cos(a) + ys * math.sin(a)
+        v = ys * math.cos(a) - xs * math.sin(a)
+        swing = self.amplitude * (1 + self.swell * np.sin(2 * math.pi * v / self.swell_period))
+        phi = (v + swing * np.sin(2 * math.pi * u / self.wavelength + self.phase)) / self.spacing
+        return _level_lines(phi, self.width * scale)
+
+
+def _level_lines(phi: np.ndarray, width_px: float) -> np.ndarray:
+    """Anti-aliased lines `width_px` wide where the smooth field `phi` takes integer values: the
+    distance to the nearest one is the offset in phi over its slope, both per pixel."""
+    gy, gx = np.gradient(phi)
+    dist = np.abs(phi - np.round(phi)) / (np.hypot(gx, gy) + 1e-6)
+    # below one pixel a line cannot get thinner, only paler: keep the ink per length
+    return np.clip(width_px / 2 + 0.5 - dist, 0, 1) * min(1.0, width_px)
+
+
+_SHIFT = 4  # fractional bits of OpenCV's fixed-point coordinates: curves placed to 1/16 px
+
+
+def _pixels(points: np.ndarray, scale: float) -> np.ndarray:
+    """Sheet units to OpenCV's fixed-point pixel coordinates."""
+    return np.round(points * scale * (1 << _SHIFT)).astype(np.int32)
+
+
+@dataclass(frozen=True)
+class Rosette(Linework):
+    """Spirograph rosette: hypotrochoids of a wheel rolling `turns` times inside a ring to close
+    after `lobes` lobes, one curve per pen distance (fractions of the wheel radius), all scaled to
+    `radius` units and turned by `turn` radians; lobes/turns coprime make the dense star mesh."""
+
+    ink: Color
+    alpha: float
+    cx: float
+    cy: float
+    radius: float
+    lobes: int
+    turns: int
+    pens: tuple[float, ...] = (0.6, 0.8, 1.0)
+    turn: float = 0.0
+
+    def coverage(self, xs: np.ndarray, ys: np.ndarray, scale: float) -> np.ndarray:
+        mask = np.zeros(xs.shape, np.uint8)
+        roll = self.turns / self.lobes  # wheel radius, ring radius 1
+        # vertex count from sheet units, not pixels, so a curve is the same polygon at any dpi
+        t = np.linspace(0, 2 * math.pi * self.turns, int(self.lobes * (self.radius * 0.6 + 40)))
+        c, s = math.cos(self.turn), math.sin(self.turn)
+        curves = []
+        for pen in self.pens:
+            d = pen * roll
+            x = (1 - roll) * np.cos(t) + d * np.cos((1 - roll) / roll * t)
+            y = (1 - roll) * np.sin(t) - d * np.sin((1 - roll) / roll * t)
+            k = self.radius / (1 - roll + d)
+            pts = np.stack([self.cx + k * (x * c - y * s), self.cy + k * (x * s + y * c)], 1)
+            curves.append(_pixels(pts, scale))
+        cv2.polylines(mask, curves, True, 255, 1, cv2.LINE_AA, _SHIFT)
+        return mask.astype(np.float32) * (min(1.0, scale) / 255)
+
+
+@dataclass(frozen=True)
+class Drum(Linework):
+    """The bronze-drum face (Đông Sơn) faintly printed on the cards: a sun star of `rays` points,
+    then bands of concentric rings, radial hatching and small circles out to `radius`."""
+
+    ink: Color
+    alpha: float
+    cx: float
+    cy: float
+    radius: float
+    rays: int = 14
+    turn: float = 0.0
+
+    def coverage(self, xs: np.ndarray, ys: np.ndarray, scale: float) -> np.ndarray:
+        mask = np.zeros(xs.shape, np.uint8)
+        r0, c = self.radius, np.array([self.cx, self.cy])
+        ang = self.turn + np.arange(2 * self.rays) * math.pi / self.rays
+        star = np.where(np.arange(2 * self.rays) % 2 == 0, 0.22 * r0, 0.07 * r0)
+        pts = c + np.stack([star * np.cos(ang), star * np.sin(ang)], 1)
+        cv2.fillPoly(mask, [_pixels(pts, scale)], 255, cv2.LINE_AA, _SHIFT)
+
+        def circle(centre: np.ndarray, rr: float) -> None:
+            cv2.circle(mask, tuple(int(v) for v in _pixels(centre, scale)),
+                       round(rr * scale * (1 << _SHIFT)), 255, 1, cv2.LINE_AA, _SHIFT)
+
+        for frac in (0.25, 0.27, 0.45, 0.47, 0.62, 0.64, 0.80, 0.82, 0.98, 1.0):
+            circle(c, frac * r0)
+        # radial hatching between 0.27 and 0.45 (ticks ~7 units apart), 45 small circles between
+        # 0.64 and 0.80
+        n = int(2 * math.pi * 0.36 * r0 / 7)
+        a = self.turn + np.arange(n) * 2 * math.pi / n
+        dirs = np.stack([np.cos(a), np.sin(a)], 1)
+        ticks = [_pixels(np.stack([c + 0.27 * r0 * v, c + 0.45 * r0 * v]), scale) for v in dirs]
+        cv2.polylines(mask, ticks, False, 255, 1, cv2.LINE_AA, _SHIFT)
+        for k in range(45):
+            b = self.turn + k * 2 * math.pi / 45
+            circle(c + 0.72 * r0 * np.array([math.cos(b), math.sin(b)]), 0.035 * r0)
+        return mask.astype(np.float32) * (min(1.0, scale) / 255)
+
+
 @dataclass
 class Guilloche:
-    """Security-print background: zigzag stripes like the samples' card backgrounds."""
+    """Security-print background: zigzag stripes like the samples' card backgrounds, then fine
+    line-work (`Waves`, `Rosette`, `Drum`) in transparent inks over them."""
 
     base: Color
     shade: Color
@@ -32,6 +164,7 @@ class Guilloche:
     period: float = 100.0  # vertical length of one zigzag
     amplitude: float = 40.0  # sideways swing of a stripe
     phase: float = 0.0
+    linework: tuple[Linework, ...] = ()
 
     def raster(self, w: int, h: int, scale: float) -> np.ndarray:
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float32) / scale
@@ -43,7 +176,12 @@ class Guilloche:
         v = 0.5 + 0.5 * np.cos(2 * math.pi * shift / self.wavelength)
         v = v[..., None]
         base, shade = np.array(self.base, np.float32), np.array(self.shade, np.float32)
-        return (base * (1 - v) + shade * v).astype(np.uint8)
+        out = base * (1 - v) + shade * v
+        for work in self.linework:
+            # offset inks are transparent: each layer filters the light, like a multiply blend
+            cover = (work.alpha * work.coverage(xs, ys, scale))[..., None]
+            out *= 1 - cover * (1 - np.array(work.ink, np.float32) / 255)
+        return np.clip(out, 0, 255).astype(np.uint8)
 
 
 @dataclass
