@@ -39,6 +39,9 @@ from sohoa.config import Settings  # noqa: E402
 from sohoa.services import build_services  # noqa: E402
 
 
+CARDS = {"cccd", "cccd_back", "cmnd"}
+
+
 def word_errors(truth: str, ocr: str) -> tuple[int, int]:
     hay = " ".join(unicodedata.normalize("NFC", ocr).split())
     errors = total = 0
@@ -84,6 +87,7 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="settings override, e.g. preprocess.deskew=false (repeatable)")
     ap.add_argument("--no-baseline", action="store_true", help="skip the plain tesseract CLI")
+    ap.add_argument("--photo-dpi", default="120,150", help="resolution range of the generated photo level")
     ap.add_argument("--corpus", type=Path, help="an existing generated corpus folder instead of a new one")
     args = ap.parse_args()
     stats: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -91,7 +95,8 @@ def main() -> None:
         corpus = args.corpus or Path(tmp) / "corpus"
         if not args.corpus:
             subprocess.run([sys.executable, "-m", "sohoa.synth", str(corpus), "--n", str(args.n), "--levels", args.levels,
-                            "--seed", str(args.seed), "--formats", "png,jpg", "--rotations"],
+                            "--seed", str(args.seed), "--formats", "png,jpg", "--rotations",
+                            "--photo-dpi", args.photo_dpi],
                            check=True, stdout=subprocess.DEVNULL)
         extra = overrides(args.set)
         services = {e: build_services(Settings(data_dir=Path(tmp) / "data", **{**extra, "ocr_engine": e}))
@@ -110,8 +115,9 @@ def main() -> None:
             if not args.no_baseline:
                 t0 = time.perf_counter()
                 runs.append(("tesseract-cli", tesseract_cli(path), time.perf_counter() - t0, None))
+            kind = "ID card" if row["doc_type"] in CARDS else "A4 page"
             for name, text, secs, rotation in runs:
-                st = stats[(row["level"], name)]
+                st = stats[(row["level"], kind, name)]
                 st["pages"] += 1
                 st["seconds"] += secs
                 if rotation is not None:
@@ -122,20 +128,28 @@ def main() -> None:
                                     ("w", word_errors(row["text"], text))):
                     st[key + "_err"] += e
                     st[key + "_n"] += n
-    where = args.corpus or f"generated, seed {args.seed}, n={args.n}"
+    where = args.corpus or f"generated, seed {args.seed}, n={args.n}, photo dpi {args.photo_dpi}"
     print(f"engines: {args.engines}; overrides: {args.set or 'none'}; corpus: {where}\n")
-    print("| level | reader | pages | CER | CER no diacritics | WER | upright (turned) | s/page | pages/min |\n"
-          "|---|---|---|---|---|---|---|---|---|")
-    for (level, name), st in sorted(stats.items()):
+    print("| level | paper | reader | pages | CER | CER no diacritics | WER | upright (turned) | s/page | pages/min |\n"
+          "|---|---|---|---|---|---|---|---|---|---|")
+    for (level, kind, name), st in sorted(stats.items()):
         upright = f"{st['oriented']:.0f}/{st['pages']:.0f} ({st['turned_ok']:.0f}/{st['turned']:.0f})" if name in services else "-"
-        print(f"| {level} | {name} | {st['pages']:.0f} | {st['c_err'] / st['c_n']:.2%} | {st['nd_err'] / st['nd_n']:.2%} | "
+        print(f"| {level} | {kind} | {name} | {st['pages']:.0f} | {st['c_err'] / st['c_n']:.2%} | {st['nd_err'] / st['nd_n']:.2%} | "
               f"{st['w_err'] / st['w_n']:.2%} | {upright} | {st['seconds'] / st['pages']:.2f} | "
               f"{60 * st['pages'] / st['seconds']:.1f} |")
+    totals: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for (level, _, name), st in stats.items():
+        for k, v in st.items():
+            totals[(level, name)][k] += v
+    print("\nall papers:")
+    for (level, name), st in sorted(totals.items()):
+        print(f"  {level} {name}: CER {st['c_err'] / st['c_n']:.2%}, no diacritics {st['nd_err'] / st['nd_n']:.2%}, "
+              f"WER {st['w_err'] / st['w_n']:.2%}, {60 * st['pages'] / st['seconds']:.1f} pages/min")
     if not args.no_baseline:
-        for level in dict.fromkeys(lv for lv, _ in stats):
-            base = stats[(level, "tesseract-cli")]
+        for level in dict.fromkeys(lv for lv, _ in totals):
+            base = totals[(level, "tesseract-cli")]
             for name in services:
-                ours = stats[(level, name)]
+                ours = totals[(level, name)]
                 ratio = (base["c_err"] / base["c_n"]) / max(ours["c_err"] / ours["c_n"], 1e-9)
                 print(f"{level}: the plain CLI makes {ratio:.1f}x the character errors of sohoa ({name})")
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")

@@ -114,7 +114,8 @@ def to_alto(page: PageText, image_name: str, width: int, height: int) -> bytes:
     _el(desc, "MeasurementUnit", "pixel")
     _el(_el(desc, "sourceImageInformation"), "fileName", image_name)
     step = _el(_el(desc, "OCRProcessing", ID="ocr1"), "ocrProcessingStep")
-    _el(step, "processingStepSettings", f"source={page.source} rotation={page.rotation} skew={page.skew:g}")
+    _el(step, "processingStepSettings",
+        f"source={page.source} rotation={page.rotation} skew={page.skew:g} photographed={page.photographed}")
     _el(_el(step, "processingSoftware"), "softwareName", page.engine)
 
     pg = _el(_el(root, "Layout"), "Page", ID=f"p{page.page}", PHYSICAL_IMG_NR=str(page.page),

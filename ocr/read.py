@@ -27,6 +27,8 @@ class PageResult:
     cleaned: np.ndarray | None  # the greyscale page that was OCR'd (stored as the page image)
     original_jpeg: bytes | None = None  # the colour page as received, for the searchable PDF
     dpi: float = 300.0
+    cleaned_png: bytes | None = None  # `cleaned`, encoded where it was made (an OCR worker)
+    original_size: tuple[int, int] | None = None  # (width, height) of the page as received
 
 
 # background_pattern_share above which a page counts as patterned (guilloche): measured on the
@@ -60,7 +62,9 @@ def prepare(raw: RawPage, opts: PreprocessOptions) -> Prepared:
     if opts.normalise_illumination:
         grey = pp.flatten_illumination(grey)
         # Only on patterned paper: on plain paper the curve would fade thin tone marks (a tilde).
-        if opts.suppress_background and pp.background_pattern_share(grey) >= PATTERN_MIN_SHARE:
+        # Not on photos either: their blurred, low-resolution strokes are as pale as the pattern.
+        if (opts.suppress_background and not photographed
+                and pp.background_pattern_share(grey) >= PATTERN_MIN_SHARE):
             grey = pp.suppress_background(grey, opts.background_white_point)
     ox = oy = 0
     if opts.crop_to_content:
@@ -106,53 +110,57 @@ class _Reading:
 def read_upright(grey: np.ndarray, engine: OcrEngine, opts: PreprocessOptions) -> _Reading:
     """Turn the page the quarter turn that makes it read best, deskew it, and read it.
 
-    Tesseract's orientation guess (OSD) is tried first, but it is wrong often enough on cards
-    (guilloche backgrounds, photos, sideways scans) that every guess is confirmed by reading:
-    the first orientation that reads confidently wins, else the one with the most believable
-    text. Trials read a copy no larger than PROBE_MAX_SIDE; for a card that copy is the page
-    itself and the winning trial is the final reading.
+    Most pages arrive upright, so the page is read as it is first; a confident reading ends
+    it there, with no orientation detection at all (Tesseract's OSD costs ~40 % of a page's
+    reading time). Otherwise OSD's guess, then the remaining turns, are tried on a copy no
+    larger than PROBE_MAX_SIDE: OSD is wrong often enough on cards (guilloche, photos) that a
+    guess must be confirmed by reading confidently, else the turn with the most believable
+    text wins and is read at full size.
     """
-    order = [0]
-    if opts.detect_orientation:
-        suggested, conf = engine.detect_orientation(grey)
-        order = [suggested if conf >= MIN_ORIENTATION_CONFIDENCE else 0]
-        order += [r for r in (0, 180, 90, 270) if r not in order]
+    page, skew = _upright(grey, 0, opts)
+    reading = _Reading(0, skew, page, engine.recognize(page))
+    if _confident(reading.lines) or not opts.detect_orientation:
+        return reading
     probe = grey
     if max(grey.shape) > PROBE_MAX_SIDE:
         f = PROBE_MAX_SIDE / max(grey.shape)
         probe = cv2.resize(grey, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-    best: tuple[float, _Reading] | None = None
+    suggested, conf = engine.detect_orientation(probe)
+    order = [suggested] if conf >= MIN_ORIENTATION_CONFIDENCE and suggested else []
+    order += [r for r in (180, 90, 270) if r not in order]
+    # Scores of a full-size and a small reading compare fairly: both count believable characters.
+    best, best_score = reading, text_score(reading.lines)
     for rotation in order:
         page, skew = _upright(probe, rotation, opts)
-        reading = _Reading(rotation, skew, page, engine.recognize(page))
-        score = text_score(reading.lines)
-        if best is None or score > best[0]:
-            best = (score, reading)
-        if _confident(reading.lines):
+        trial = _Reading(rotation, skew, page, engine.recognize(page))
+        if (score := text_score(trial.lines)) > best_score:
+            best, best_score = trial, score
+        if _confident(trial.lines):
             break
-    assert best is not None
-    reading = best[1]
-    if probe is not grey:
-        page, skew = _upright(grey, reading.rotation, opts)
-        reading = _Reading(reading.rotation, skew, page, engine.recognize(page))
-    return reading
+    if best is not reading and probe is not grey:  # the winner was read on the small copy
+        page, skew = _upright(grey, best.rotation, opts)
+        best = _Reading(best.rotation, skew, page, engine.recognize(page))
+    return best
 
 
 def read_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions,
               fallback: OcrEngine | None = None) -> PageResult:
     """Text of one page. `fallback` (auto mode) re-reads pages the engine did not read confidently;
-    the reading with more believable text wins."""
+    the reading whose characters are read more surely wins.
+
+    Whether the page was photographed is measured and recorded, but does not pick the engine:
+    once the perspective is corrected, sending photos straight to the detector + reader made
+    them worse (bench/ocr.py; docs/ocr.md).
+    """
     if raw.text_lines is not None:
         w, h = raw.image.size if raw.image is not None else (0, 0)
         text = PageText(page=raw.number, width=w, height=h, source="text_layer",
                         engine=raw.text_layer_engine or "pdf text layer", lines=raw.text_lines)
         return PageResult(text=text, cleaned=None)
     prep = prepare(raw, opts)
-    # auto mode: a photographed page goes straight to the detector + reader; any other page is
-    # read by the engine first and re-read by the fallback only when not read confidently.
-    used = fallback if fallback is not None and prep.photographed else engine
-    reading = read_upright(prep.grey, used, opts)
-    if fallback is not None and used is engine and not _confident(reading.lines):
+    used = engine
+    reading = read_upright(prep.grey, engine, opts)
+    if fallback is not None and not _confident(reading.lines):
         alt = fallback.recognize(reading.page)
         # Judged by how sure each reading is of its characters, not how many it found: the
         # detector also finds background texture that Tesseract's layout analysis skips.
@@ -163,7 +171,8 @@ def read_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions,
     versions = used.version()
     text = PageText(page=raw.number, width=w, height=h, source="ocr",
                     engine=f"{used.name} {next(iter(versions.values()))}",
-                    rotation=reading.rotation, skew=round(reading.skew, 2), lines=reading.lines,
+                    rotation=reading.rotation, skew=round(reading.skew, 2), photographed=prep.photographed,
+                    lines=reading.lines,
                     to_original=to_original(prep.grey.shape, prep.forward, reading.rotation, reading.skew))
     return PageResult(text=text, cleaned=reading.page)
 

@@ -74,6 +74,8 @@ class PageText(Model):
     # Matrix from this page's pixel coordinates (the cleaned page the boxes refer to) to the
     # original page image: 3x3 homography (2x3 affine accepted); None when they are the same.
     to_original: list[list[float]] | None = None
+    # The page's outline was found at a slant on a contrasting surface (a phone photo) and straightened.
+    photographed: bool = False
     lines: list[OcrLine] = Field(default_factory=list)
 
     @property

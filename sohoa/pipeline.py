@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import logging
 import re
@@ -20,7 +19,6 @@ import uuid
 from dataclasses import dataclass
 
 import cv2
-from PIL import Image
 from sqlalchemy import select
 
 from extraction.dossier import cross_check
@@ -215,19 +213,9 @@ def _read_pages(ctx: _Context, data: bytes, kind: FileKind) -> list[PageResult]:
                             parameters={"source": source, "ocr_engine": svc.settings.ocr_engine, **opts.model_dump()},
                             inputs={"original": ctx.row.sha256},
                             outputs={"text": sha256(result.text.text.encode())})
-        # Keep the colour page compressed for the searchable PDF and free the bitmap now.
-        result.original_jpeg, result.dpi = _jpeg(raw.image), raw.dpi
-        raw.image = None
+        raw.image = None  # the page is kept compressed (result.original_jpeg) from here on
         results.append(result)
     return results
-
-
-def _jpeg(image) -> bytes | None:  # noqa: ANN001 - a PIL image
-    if image is None:
-        return None
-    buf = io.BytesIO()
-    image.save(buf, "JPEG", quality=92)
-    return buf.getvalue()
 
 
 @dataclass
@@ -285,11 +273,9 @@ def _store_document(ctx: _Context, result: ResultObject, pages: list[PageResult]
     assert code
     with steps.step("store", parameters={"backend": svc.settings.storage_backend}) as out:
         for p in pages:
-            if p.cleaned is not None:
-                ok, png = cv2.imencode(".png", p.cleaned)
-                if ok:
-                    out[f"page_{p.text.page}.png"] = svc.store.put(result_key(code, f"pages/{p.text.page}.png"),
-                                                                   png.tobytes(), "image/png")
+            if p.cleaned_png is not None:
+                out[f"page_{p.text.page}.png"] = svc.store.put(result_key(code, f"pages/{p.text.page}.png"),
+                                                               p.cleaned_png, "image/png")
         for p in pages:
             w, h = _size(p)
             out[f"alto_{p.text.page}.xml"] = svc.store.put(
@@ -319,10 +305,7 @@ def _store_document(ctx: _Context, result: ResultObject, pages: list[PageResult]
 
 
 def _size(p: PageResult) -> tuple[int, int]:
-    if p.original_jpeg:
-        with Image.open(io.BytesIO(p.original_jpeg)) as im:
-            return im.size
-    return p.text.width, p.text.height
+    return p.original_size or (p.text.width, p.text.height)
 
 
 def make_result_code(document_id: str, branch: str | None) -> str:

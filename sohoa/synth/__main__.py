@@ -1,5 +1,5 @@
 """python -m sohoa.synth OUT_DIR [--n N] [--levels clean,scan,photo] [--seed S] [--dossiers K]
-[--text-pdfs K] [--rotations] [--formats png,jpg,pdf,tiff] [--workers W]"""
+[--text-pdfs K] [--rotations] [--formats png,jpg,pdf,tiff] [--photo-dpi LO,HI] [--workers W]"""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="born-digital PDFs with a text layer, per A4 template")
     ap.add_argument("--rotations", action="store_true", help="turn some pages by 90/180/270")
     ap.add_argument("--formats", default="png,jpg,pdf,tiff")
+    ap.add_argument("--photo-dpi", default="120,150",
+                    help="resolution range of the photo level (the harsh default: 120,150)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                     help="processes to render with (the output does not depend on it)")
     args = ap.parse_args(argv)
@@ -35,7 +37,8 @@ def main(argv: list[str] | None = None) -> None:
     rows = generate_corpus(args.out_dir, args.n, levels, args.seed,
                            formats=tuple(args.formats.split(",")), dossiers=args.dossiers,
                            text_pdfs=args.text_pdfs, rotations=args.rotations,
-                           workers=args.workers)
+                           workers=args.workers,
+                           photo_dpi=tuple(float(x) for x in args.photo_dpi.split(",")))
     files = {r["file"] for r in rows}
     by_type = collections.Counter(r["doc_type"] for r in rows)
     print(f"{len(rows)} documents in {len(files)} files under {args.out_dir}: "

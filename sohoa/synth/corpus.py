@@ -23,7 +23,7 @@ from pathlib import Path
 from PIL import Image
 
 from . import data
-from .degrade import degrade
+from .degrade import PHOTO_DPI, degrade
 from .people import Person, random_person
 from .render import TEMPLATES, RenderedDoc, render_document, write_text_pdf
 
@@ -91,13 +91,13 @@ def photocopy_on_a4(card: Image.Image, rng: random.Random, dpi: int = 300) -> Im
     return page
 
 
-def _single(out_dir: Path, seed: int, formats: list[str], rotations: bool, k: int,
-            template: str, level: str, i: int) -> tuple[list[dict], Person]:
+def _single(out_dir: Path, seed: int, formats: list[str], rotations: bool, photo_dpi: tuple[float, float],
+            k: int, template: str, level: str, i: int) -> tuple[list[dict], Person]:
     rng = _rng(seed, template, level, i)
     person = random_person(rng)
     doc = render_document(template, person, rng)
     rotation = _rotation(rng, rotations)
-    img = degrade(doc.image, level, rng, rotation)
+    img = degrade(doc.image, level, rng, rotation, photo_dpi)
     allowed = [f for f in formats if f in (_LOSSLESS if level == "clean" else _LOSSY)] or formats
     fmt = rng.choices(allowed, [_WEIGHT.get(f, 1) for f in allowed])[0]
     name = f"doc{k:05d}.{_EXT[fmt]}"
@@ -140,7 +140,8 @@ def _text_pdf(out_dir: Path, seed: int, k: int, template: str, i: int) -> tuple[
 
 def generate_corpus(out_dir: Path, n_per_template: int, levels: list[str], seed: int,
                     formats=("png", "jpg", "pdf"), dossiers: int = 0, text_pdfs: int = 0,
-                    rotations: bool = False, workers: int = 1) -> list[dict]:
+                    rotations: bool = False, workers: int = 1,
+                    photo_dpi: tuple[float, float] = PHOTO_DPI) -> list[dict]:
     """`formats` picks the file types of single documents (png for clean pages, jpg for damaged
     ones, pdf/tiff for either); dossiers are always PDF, plus TIFF when "tiff" is listed.
     `workers` > 1 renders in that many processes; the output is the same."""
@@ -153,8 +154,8 @@ def generate_corpus(out_dir: Path, n_per_template: int, levels: list[str], seed:
         for level in levels:
             for i in range(n_per_template):
                 k += 1
-                jobs.append(partial(_single, out_dir, seed, formats, rotations, k, template,
-                                    level, i))
+                jobs.append(partial(_single, out_dir, seed, formats, rotations, photo_dpi, k,
+                                    template, level, i))
     jobs += [partial(_dossier, out_dir, seed, formats, rotations, levels, d)
              for d in range(dossiers)]
     for i in range(text_pdfs):

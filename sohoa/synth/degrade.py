@@ -27,7 +27,13 @@ _TRANSPOSE = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
               270: Image.Transpose.ROTATE_270}
 
 
-def degrade(img: Image.Image, level: str, rng: random.Random, rotation: int = 0) -> Image.Image:
+PHOTO_DPI = (120.0, 150.0)
+
+
+def degrade(img: Image.Image, level: str, rng: random.Random, rotation: int = 0,
+            photo_dpi: tuple[float, float] = PHOTO_DPI) -> Image.Image:
+    """`photo_dpi`: the range the photo level samples the paper at (another range measures how
+    reading depends on resolution; the default is the harsh level)."""
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}; expected one of {LEVELS}")
     if rotation % 360 not in (0, 90, 180, 270):
@@ -37,7 +43,7 @@ def degrade(img: Image.Image, level: str, rng: random.Random, rotation: int = 0)
     if level != "clean":
         nrng = np.random.default_rng(rng.getrandbits(64))
         arr = np.asarray(out, dtype=np.float32)
-        arr, scale = _scan(arr, rng, nrng) if level == "scan" else _photo(arr, rng, nrng, dpi)
+        arr, scale = _scan(arr, rng, nrng) if level == "scan" else _photo(arr, rng, nrng, dpi, photo_dpi)
         quality = rng.randint(40, 70) if level == "scan" else rng.randint(25, 40)
         out = _jpeg(Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB"), quality)
     if rotation % 360:
@@ -69,9 +75,9 @@ def _scan(arr, rng, nrng):
 
 
 def _photo(arr: np.ndarray, rng: random.Random, nrng: np.random.Generator,
-           dpi: float) -> tuple[np.ndarray, float]:
+           dpi: float, photo_dpi: tuple[float, float] = PHOTO_DPI) -> tuple[np.ndarray, float]:
     h, w = arr.shape[:2]
-    scale = rng.uniform(120, 150) / dpi
+    scale = rng.uniform(*photo_dpi) / dpi
     a, jitter = math.radians(rng.uniform(-8, 8)), rng.uniform(0.02, 0.06)
     corners = []
     for x, y in _rect(w, h) - [w / 2, h / 2]:
