@@ -13,7 +13,7 @@ import numpy as np
 from sohoa.models import OcrLine, OcrWord
 
 from .detector import TextDetector, crop_quad
-from .engine import LineReader, OcrEngine
+from .engine import LineReader, OcrEngine, make_line
 
 
 class DetectReadEngine:
@@ -42,14 +42,8 @@ class DetectReadEngine:
         lines: list[OcrLine] = []
         for row in self.detector.detect(grey):
             words = [w for quad in row for w in self._read_segment(grey, quad)]
-            if not words:
-                continue
-            chars = sum(len(w.text) for w in words)
-            box = (min(w.bbox[0] for w in words), min(w.bbox[1] for w in words),
-                   max(w.bbox[2] for w in words), max(w.bbox[3] for w in words))
-            lines.append(OcrLine(text=" ".join(w.text for w in words), bbox=box,
-                                 confidence=round(sum(w.confidence * len(w.text) for w in words) / max(chars, 1), 4),
-                                 words=words))
+            if words:
+                lines.append(make_line(words))
         return lines
 
     def _read_segment(self, grey: np.ndarray, quad: np.ndarray) -> list[OcrWord]:

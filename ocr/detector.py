@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .preprocess import order_corners
+
 DEFAULT_MODEL = "PP-OCRv6_det_small.onnx"
 
 
@@ -85,13 +87,6 @@ class TextDetector:
                 continue
             quads.append(order_corners(box))
         return quads
-
-
-def order_corners(box: np.ndarray) -> np.ndarray:
-    """Top-left, top-right, bottom-right, bottom-left."""
-    s = box.sum(axis=1)
-    d = np.diff(box, axis=1).ravel()
-    return np.array([box[np.argmin(s)], box[np.argmin(d)], box[np.argmax(s)], box[np.argmax(d)]], np.float32)
 
 
 def sort_reading_order(quads: list[np.ndarray]) -> list[list[np.ndarray]]:

@@ -38,3 +38,12 @@ class LineReader(Protocol):
 
     def recognize_single_line(self, grey: np.ndarray) -> list[OcrWord]:
         """Words of a crop that holds one line, boxes in crop pixels, 0..1 confidences."""
+
+
+def make_line(words: list[OcrWord]) -> OcrLine:
+    """A line from its words: the union of their boxes, confidence weighted by characters."""
+    chars = sum(len(w.text) for w in words)
+    box = (min(w.bbox[0] for w in words), min(w.bbox[1] for w in words),
+           max(w.bbox[2] for w in words), max(w.bbox[3] for w in words))
+    conf = sum(w.confidence * len(w.text) for w in words) / max(chars, 1)
+    return OcrLine(text=" ".join(w.text for w in words), bbox=box, confidence=round(conf, 4), words=words)

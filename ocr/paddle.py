@@ -25,6 +25,7 @@ from sohoa.config import PaddleOptions
 from sohoa.models import OcrLine, OcrWord
 
 from .detector import sort_reading_order
+from .engine import make_line
 
 WEIGHTS = "inference.pdiparams"
 CONFIG = "inference.yml"  # model name, pre/post-processing and the recogniser's character dictionary
@@ -169,7 +170,7 @@ class PaddleEngine:
                 x1, y1 = (min(lim, int(np.ceil(v))) for v, lim in zip(quad.max(axis=0), (w, h), strict=True))
                 words += _words(*segments[id(quad)], (x0, y0, x1, y1))
             if words:
-                lines.append(_line(words))
+                lines.append(make_line(words))
         return lines
 
     def _read_crop(self, grey: np.ndarray) -> tuple[str, float]:
@@ -207,10 +208,3 @@ def _words(text: str, score: float, box: tuple[int, int, int, int]) -> list[OcrW
         start += len(part) + 1
     return words
 
-
-def _line(words: list[OcrWord]) -> OcrLine:
-    chars = sum(len(w.text) for w in words)
-    box = (min(w.bbox[0] for w in words), min(w.bbox[1] for w in words),
-           max(w.bbox[2] for w in words), max(w.bbox[3] for w in words))
-    conf = sum(w.confidence * len(w.text) for w in words) / max(chars, 1)
-    return OcrLine(text=" ".join(w.text for w in words), bbox=box, confidence=round(conf, 4), words=words)

@@ -105,7 +105,7 @@ class PagePool:
                 if raw.text_lines is not None:
                     fut.set_result(read_timed(raw, engines, self.settings))
                 else:
-                    fut = self._pool().submit(_read_in_worker, raw)
+                    fut = self._submit(raw)
                 pending.append((raw, fut))
                 if len(pending) >= 2 * self.workers:
                     yield self._done(*pending.popleft())
@@ -114,6 +114,14 @@ class PagePool:
         finally:
             for _, fut in pending:
                 fut.cancel()
+
+    def _submit(self, raw: RawPage) -> Future:
+        try:
+            return self._pool().submit(_read_in_worker, raw)
+        except BrokenProcessPool:
+            # A worker died while idle (killed, out of memory): start afresh once.
+            self.close()
+            return self._pool().submit(_read_in_worker, raw)
 
     def _done(self, raw: RawPage, fut: Future) -> TimedPage:
         try:

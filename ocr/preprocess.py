@@ -190,10 +190,16 @@ def crop_to_content(grey: np.ndarray, max_fraction: float = 0.6) -> tuple[np.nda
 
 
 def order_corners(pts: np.ndarray) -> np.ndarray:
-    """Four points as top-left, top-right, bottom-right, bottom-left (float32, 4x2)."""
+    """Four points as top-left, top-right, bottom-right, bottom-left (float32, 4x2).
+
+    Sorted by angle around their centre (clockwise on screen), then started at the corner
+    nearest the top-left; picking each corner by min/max of x+y and y-x instead ties at 45°.
+    """
     pts = np.asarray(pts, np.float32).reshape(4, 2)
-    s, d = pts.sum(axis=1), np.diff(pts, axis=1).ravel()
-    return np.float32([pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]])
+    centre = pts.mean(axis=0)
+    clockwise = pts[np.argsort(np.arctan2(pts[:, 1] - centre[1], pts[:, 0] - centre[0]))]
+    start = int(np.argmin(clockwise.sum(axis=1)))
+    return np.roll(clockwise, -start, axis=0)
 
 
 def _corner_angles(quad: np.ndarray) -> list[float]:
@@ -251,6 +257,13 @@ def _paper_quad(blur: np.ndarray, threshold: float) -> np.ndarray | None:
     cv2.fillConvexPoly(inside, quad.astype(np.int32), 255)
     paper, table = blur[inside > 0], blur[inside == 0]
     if table.size < 0.02 * blur.size or float(np.median(paper)) - float(np.median(table)) < 30:
+        return None
+    # The surface must show all round: a corner on the picture's edge means the "outline" is the
+    # frame or a shadow across a page that fills it, and cutting there would cut text off.
+    h, w = blur.shape
+    margin = 0.01 * max(h, w)
+    if (quad[:, 0].min() < margin or quad[:, 1].min() < margin
+            or quad[:, 0].max() > w - 1 - margin or quad[:, 1].max() > h - 1 - margin):
         return None
     return quad
 

@@ -19,6 +19,8 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 import tesserocr  # noqa: E402
 
+from .engine import make_line  # noqa: E402
+
 _DEFAULT_TESSDATA = [Path("/usr/share/tesseract-ocr/5/tessdata"), Path("/usr/share/tesseract-ocr/4.00/tessdata"),
                      Path("/usr/share/tessdata"), Path("/usr/local/share/tessdata")]
 
@@ -126,19 +128,11 @@ class TesseractEngine:
                 words.append(OcrWord(text=text.strip(), bbox=tuple(box), confidence=it.Confidence(level_word) / 100))
             if it.IsAtFinalElement(level_line, level_word):
                 if words:
-                    lines.append(_line(words))
+                    lines.append(make_line(words))
                 words = []
             if not it.Next(level_word):
                 break
         if words:
-            lines.append(_line(words))
+            lines.append(make_line(words))
         return lines
 
-
-def _line(words: list[OcrWord]) -> OcrLine:
-    x0 = min(w.bbox[0] for w in words)
-    y0 = min(w.bbox[1] for w in words)
-    x1 = max(w.bbox[2] for w in words)
-    y1 = max(w.bbox[3] for w in words)
-    conf = sum(w.confidence * len(w.text) for w in words) / sum(len(w.text) for w in words)
-    return OcrLine(text=" ".join(w.text for w in words), bbox=(x0, y0, x1, y1), confidence=round(conf, 4), words=words)

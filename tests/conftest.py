@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,10 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def svc(settings: Settings) -> Services:
-    return build_services(settings)
+def svc(settings: Settings) -> Iterator[Services]:
+    services = build_services(settings)
+    yield services
+    services.close()  # OCR worker processes, if a test started them
 
 
 def shared_or_skip(*parts: str) -> Path:

@@ -84,7 +84,7 @@ def project(m: np.ndarray, pts) -> np.ndarray:
 
 def dark_component(grey: np.ndarray, at, below: int = 100, radius: int = 3) -> tuple[int, int, int, int]:
     """Bounding box (x0, y0, x1, y1, exclusive ends) of the dark blob within `radius` px of `at`."""
-    x, y = int(round(at[0])), int(round(at[1]))
+    x, y = round(float(at[0])), round(float(at[1]))
     window = grey[y - radius:y + radius + 1, x - radius:x + radius + 1]
     dy, dx = np.unravel_index(np.argmin(window), window.shape)
     x, y = x - radius + int(dx), y - radius + int(dy)
@@ -97,7 +97,7 @@ def dark_component(grey: np.ndarray, at, below: int = 100, radius: int = 3) -> t
 
 def on_stroke(box, stroke: float = STROKE) -> list[float]:
     """A point in the middle of the frame's left stroke (the frame's centre is paper)."""
-    x0, y0, x1, y1 = box
+    x0, y0, _, y1 = box
     return [x0 + stroke / 2, (y0 + y1) / 2]
 
 
@@ -123,9 +123,6 @@ def test_order_corners_any_input_order() -> None:
             np.testing.assert_allclose(got, truth, atol=1e-3, err_msg=f"angle {angle}")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: order_corners picks corners by min/max of x+y and y-x; a quad "
-                   "turned ~45 degrees ties, so one corner is returned twice and another dropped "
-                   "(find_document_quad then rejects the degenerate quad)")
 def test_order_corners_card_turned_45_degrees() -> None:
     a = math.radians(45)
     rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
@@ -251,9 +248,6 @@ def test_glare_across_the_paper_edge_does_not_move_the_corners() -> None:
     assert corner_error(quad, OBLIQUE) < 0.015 * max(SCENE), quad
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a page filling the frame with a soft shadow over one side is taken "
-                   "for a paper on a table: find_document_quad returns the lit part (no margin of surround "
-                   "is required on each side, only 2 % of the picture), and prepare crops the shadowed text away")
 def test_a_shadow_across_a_page_filling_the_frame_is_not_an_outline() -> None:
     page, grey = shadowed_page(45)
     assert grey[:, 1600].max() >= 200  # the shadowed paper is still light paper, and its text legible
@@ -275,7 +269,7 @@ def photo():
 
 
 def test_prepare_straightens_a_photo(photo) -> None:
-    rgb, m, prepared = photo
+    _, m, prepared = photo
     assert prepared.photographed
     forward = np.asarray(prepared.forward)
     assert forward.shape == (3, 3)
