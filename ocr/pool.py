@@ -36,17 +36,21 @@ class TimedPage:
     result: PageResult
     started_at: str
     finished_at: str
+    versions: dict[str, str]  # software and models that read it (empty for a text layer)
 
 
 def pool_size(configured: int) -> int:
     return configured if configured > 0 else (os.cpu_count() or 1)
 
 
-def read_timed(raw: RawPage, engines, settings: Settings) -> TimedPage:  # noqa: ANN001 - OcrEngines
+def read_timed(raw: RawPage, engines, settings: Settings) -> TimedPage:  # noqa: ANN001 - OcrEngines | None
     """Read one page and encode its images for storage, where it runs (an OCR worker): the
-    encoding is a third of a page's work, and bytes travel back faster than bitmaps."""
+    encoding is a third of a page's work, and bytes travel back faster than bitmaps.
+    `engines` may be None for a text-layer page (nothing to OCR)."""
     started = now_vn()
-    result = read_page(raw, engines.primary, settings.preprocess, fallback=engines.fallback)
+    ocr = raw.text_lines is None
+    result = read_page(raw, engines.primary if ocr else None, settings.preprocess,
+                       fallback=engines.fallback if ocr else None)
     if raw.image is not None:
         result.original_jpeg, result.original_size = _jpeg(raw.image), raw.image.size
     result.dpi = raw.dpi
@@ -54,7 +58,8 @@ def read_timed(raw: RawPage, engines, settings: Settings) -> TimedPage:  # noqa:
         ok, png = cv2.imencode(".png", result.cleaned)
         result.cleaned_png, result.cleaned = (png.tobytes() if ok else None), None
     # The bitmap came from the caller, which still has it; don't send it back.
-    return TimedPage(RawPage(raw.number, None, raw.dpi), result, started, now_vn())
+    return TimedPage(RawPage(raw.number, None, raw.dpi), result, started, now_vn(),
+                     engines.versions if ocr else {})
 
 
 def _jpeg(image) -> bytes:  # noqa: ANN001 - a PIL image
@@ -95,15 +100,15 @@ class PagePool:
                 max_tasks_per_child=self.settings.ocr_worker_max_pages)
         return self._executor
 
-    def read(self, pages: Iterable[RawPage], engines) -> Iterator[TimedPage]:  # noqa: ANN001 - OcrEngines
-        """The pages' readings in page order. Text-layer pages are read here (nothing to OCR);
-        `engines` are the caller's, used only for those."""
+    def read(self, pages: Iterable[RawPage]) -> Iterator[TimedPage]:
+        """The pages' readings in page order. Text-layer pages are read here: nothing to OCR,
+        so the calling process never loads an engine."""
         pending: deque[tuple[RawPage, Future]] = deque()
         try:
             for raw in pages:
                 fut: Future = Future()
                 if raw.text_lines is not None:
-                    fut.set_result(read_timed(raw, engines, self.settings))
+                    fut.set_result(read_timed(raw, None, self.settings))
                 else:
                     fut = self._submit(raw)
                 pending.append((raw, fut))

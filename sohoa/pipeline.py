@@ -201,14 +201,15 @@ def _read_pages(ctx: _Context, data: bytes, kind: FileKind) -> list[PageResult]:
     opts = svc.settings.preprocess
     pages = iter_pages(data, kind, svc.settings.limits, dpi=opts.render_dpi)
     pool = svc.page_pool
-    timed = pool.read(pages, svc.ocr) if pool else (read_timed(raw, svc.ocr, svc.settings) for raw in pages)
+    # In-process, engines load on the first page that needs OCR (a text-layer PDF never loads one).
+    timed = pool.read(pages) if pool else (
+        read_timed(raw, svc.ocr if raw.text_lines is None else None, svc.settings) for raw in pages)
     results: list[PageResult] = []
     for page in timed:
         raw, result = page.raw, page.result
         source = "text_layer" if raw.text_lines is not None else "ocr"
         software = {"sohoa": __version__, "opencv": cv2.__version__}
-        if source == "ocr":
-            software |= svc.ocr.versions
+        software |= page.versions
         ctx.recorder.record(f"read_page_{raw.number}", page.started_at, page.finished_at, software=software,
                             parameters={"source": source, "ocr_engine": svc.settings.ocr_engine, **opts.model_dump()},
                             inputs={"original": ctx.row.sha256},
