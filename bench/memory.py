@@ -19,7 +19,8 @@ from pathlib import Path
 
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from ingest.pages import iter_pages  # noqa: E402
 from ingest.sniff import sniff  # noqa: E402
@@ -47,10 +48,11 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "sohoa.synth", str(corpus), "--n", str(n), "--levels", "scan",
                         "--seed", str(args.seed), "--formats", "jpg"], check=True, stdout=subprocess.DEVNULL)
         a4 = sorted(p for p in corpus.glob("*.jpg") if Image.open(p).size[0] > 1400)[: args.pages]
-        pages = [Image.open(p).convert("RGB") for p in a4]
         pdf = Path(tmp) / "long.pdf"
-        pages[0].save(pdf, "PDF", save_all=True, append_images=pages[1:], resolution=200.0)
-        del pages
+        # Built in another process, so that this one's high-water mark is the pool's alone.
+        subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+                        "from bench.throughput import one_pdf; one_pdf([Path(p) for p in sys.argv[2:]], Path(sys.argv[1]))",
+                        str(pdf), *map(str, a4)], check=True, cwd=ROOT)
         settings = Settings(data_dir=Path(tmp) / "d", ocr_workers=args.workers, ocr_worker_max_pages=args.max_pages)
         data = pdf.read_bytes()
         pool = PagePool(settings, args.workers)

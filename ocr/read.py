@@ -41,8 +41,11 @@ class Prepared:
     grey: np.ndarray
     forward: np.ndarray  # 3x3: original-page pixels -> prepared-page pixels
     # The page's outline was found on a contrasting surface and straightened from an oblique
-    # view: the signature of a phone photo, where Tesseract's own layout analysis fails.
+    # view: the signature of a phone photo.
     photographed: bool = False
+    # Security print (guilloche) behind the text: an ID card, where Tesseract's own layout
+    # analysis splits and drops lines that the PP-OCR line detector finds.
+    patterned: bool = False
 
 
 # Corners further than this from right angles mean the picture was taken at a slant (measured:
@@ -59,19 +62,20 @@ def prepare(raw: RawPage, opts: PreprocessOptions) -> Prepared:
         matrix, size = pp.perspective_matrix(quad)
         grey, forward = pp.warp(grey, matrix, size), matrix
         photographed = pp.perspective_skew(quad) > PHOTO_MIN_PERSPECTIVE_DEGREES
+    patterned = False
     if opts.normalise_illumination:
         grey = pp.flatten_illumination(grey)
+        patterned = pp.background_pattern_share(grey) >= PATTERN_MIN_SHARE
         # Only on patterned paper: on plain paper the curve would fade thin tone marks (a tilde).
         # Not on photos either: their blurred, low-resolution strokes are as pale as the pattern.
-        if (opts.suppress_background and not photographed
-                and pp.background_pattern_share(grey) >= PATTERN_MIN_SHARE):
+        if opts.suppress_background and patterned and not photographed:
             grey = pp.suppress_background(grey, opts.background_white_point)
     ox = oy = 0
     if opts.crop_to_content:
         grey, (ox, oy) = pp.crop_to_content(grey)
     grey, scale = pp.upscale_if_small(grey, opts.min_width_px)
     crop = np.array([[scale, 0, -ox * scale], [0, scale, -oy * scale], [0, 0, 1]], float)
-    return Prepared(grey, crop @ forward, photographed)
+    return Prepared(grey, crop @ forward, photographed, patterned)
 
 
 def to_original(prepared_shape: tuple[int, int], forward: np.ndarray, rotation: int, skew: float) -> list[list[float]]:
@@ -145,12 +149,12 @@ def read_upright(grey: np.ndarray, engine: OcrEngine, opts: PreprocessOptions) -
 
 def read_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions,
               fallback: OcrEngine | None = None) -> PageResult:
-    """Text of one page. `fallback` (auto mode) re-reads pages the engine did not read confidently;
-    the reading whose characters are read more surely wins.
+    """Text of one page. In auto mode `fallback` (the detector + line reader) re-reads a page
+    with security print (guilloche) behind its text, and any page the engine did not read
+    confidently (then the reading whose characters are read more surely wins).
 
-    Whether the page was photographed is measured and recorded, but does not pick the engine:
-    once the perspective is corrected, sending photos straight to the detector + reader made
-    them worse (bench/ocr.py; docs/ocr.md).
+    Whether the page was photographed is measured and recorded, but does not send it to the
+    fallback: once the perspective is corrected, doing so made photos worse (docs/ocr.md).
     """
     if raw.text_lines is not None:
         w, h = raw.image.size if raw.image is not None else (0, 0)
@@ -160,7 +164,14 @@ def read_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions,
     prep = prepare(raw, opts)
     used = engine
     reading = read_upright(prep.grey, engine, opts)
-    if fallback is not None and not _confident(reading.lines):
+    if fallback is not None and prep.patterned and not prep.photographed:
+        # Security print: Tesseract's layout analysis splits and drops lines on guilloche that the
+        # line detector finds (docs/benchmarks.md: card CER 1.8 -> 1.2 % clean, 3.6 -> 2.7 % scan).
+        # Its reading is kept unless it lost a good part of the text.
+        alt = fallback.recognize(reading.page)
+        if _chars(alt) >= 0.8 * _chars(reading.lines):
+            reading.lines, used = alt, fallback
+    elif fallback is not None and not _confident(reading.lines):
         alt = fallback.recognize(reading.page)
         # Judged by how sure each reading is of its characters, not how many it found: the
         # detector also finds background texture that Tesseract's layout analysis skips.
@@ -184,6 +195,9 @@ def mean_confidence(lines: list[OcrLine]) -> float:
     return sum(w.confidence * len(w.text) for w in words) / chars if chars else 0.0
 
 
+def _chars(lines: list[OcrLine]) -> int:
+    return sum(len(w.text) for ln in lines for w in ln.words)
+
+
 def _confident(lines: list[OcrLine]) -> bool:
-    chars = sum(len(w.text) for ln in lines for w in ln.words)
-    return chars >= 40 and mean_confidence(lines) >= 0.85
+    return _chars(lines) >= 40 and mean_confidence(lines) >= 0.85

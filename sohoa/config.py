@@ -104,9 +104,10 @@ class Settings(BaseSettings):
     api_key: str | None = None  # default: generated on first start and kept in data_dir/api_key
     signing_key_path: Path | None = None  # default: data_dir/keys/provenance-ed25519.pem
 
-    # auto: Tesseract, and PP-OCR line detection + a line reader for pages Tesseract did not read
-    # confidently (the better-read of the two wins); tesseract: Tesseract alone; detect: detection
-    # + line reader on every page; paddle: PaddleOCR from local model dirs. See docs/ocr.md.
+    # auto: Tesseract, and PP-OCR line detection + a line reader for pages with security print
+    # (guilloche) and pages Tesseract did not read confidently; tesseract: Tesseract alone;
+    # detect: detection + line reader on every page; paddle: PaddleOCR from local model dirs.
+    # See docs/ocr.md.
     ocr_engine: Literal["auto", "tesseract", "detect", "paddle"] = "auto"
     # Pages of one file are read in this many worker processes (0: one per CPU core; 1: in the
     # calling process). Each worker loads its engines once and is replaced after
