@@ -38,7 +38,6 @@ from ocr.read import read_page  # noqa: E402
 from sohoa.config import Settings  # noqa: E402
 from sohoa.services import build_services  # noqa: E402
 
-
 CARDS = {"cccd", "cccd_back", "cmnd"}
 
 

@@ -155,8 +155,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """The HTTP API with an embedded worker (or, with SOHOA_BROKER_URL, feeding Celery workers)."""
     import uvicorn
 
-    from api.main import create_app
     from api.deps import api_key_for
+    from api.main import create_app
 
     settings = get_settings()
     err.print(f"data dir {settings.data_dir}; API key in {settings.data_dir / 'api_key'}"

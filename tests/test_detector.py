@@ -6,7 +6,6 @@ import random
 
 import numpy as np
 import pytest
-
 from rapidfuzz import fuzz
 
 from ingest.pages import RawPage
