@@ -25,9 +25,11 @@ Nothing here logs: addresses are personal data.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from types import ModuleType
 from typing import Any, Literal
 
@@ -272,11 +274,35 @@ def _resolve(text: str, *, use_expand: bool = True, use_layer: bool = True) -> R
     out = ResolvedAddress(printed=printed)
     if not re.search(r"[^\W\d_]", printed):
         return out
-    parse_address, old, _, _ = _pkg()
-    unit = parse_address(expand(printed) if use_expand else printed, mode="LEGACY", keep_street=False, level=3)
     if not use_layer:
+        unit = _pkg()[0](expand(printed) if use_expand else printed, mode="LEGACY", keep_street=False, level=3)
         return _fill(out, unit.province_key, unit.district_key, unit.ward_key, 1.0, None)
+    m = _match(printed)
+    if m is None:
+        return out
+    street = None
+    if m.ward_hit and m.ward_hit.start > 0:
+        street = printed[: m.toks[m.ward_hit.start].start].rstrip(" ,.;-–") or None
+    return _fill(out, m.province, m.district, m.ward, m.score, street)
 
+
+@dataclass(frozen=True)
+class _Match:
+    """The legacy units of a printed address and the token windows they were read from (None
+    when the unit was inferred, not matched where printed)."""
+    toks: list[Token]
+    province: str
+    district: str | None
+    ward: str | None
+    prov_hit: Hit | None
+    dist_hit: Hit | None
+    ward_hit: Hit | None
+    score: float
+
+
+def _match(printed: str) -> _Match | None:
+    parse_address, old, _, _ = _pkg()
+    unit = parse_address(expand(printed), mode="LEGACY", keep_street=False, level=3)
     toks = tokens(printed)
     n = len(toks)
     province: str | None = None
@@ -301,7 +327,7 @@ def _resolve(text: str, *, use_expand: bool = True, use_layer: bool = True) -> R
             province, district = _unique_district_choices()[hit.key]
             dist_hit = hit
     if province is None:
-        return out
+        return None
     trust_pkg = unit.province_key == province
     below = prov_hit.start if prov_hit else n
 
@@ -342,10 +368,7 @@ def _resolve(text: str, *, use_expand: bool = True, use_layer: bool = True) -> R
             elif pkg_ward:
                 ward = pkg_ward
 
-    street = None
-    if ward_hit and ward_hit.start > 0:
-        street = printed[: toks[ward_hit.start].start].rstrip(" ,.;-–") or None
-    return _fill(out, province, district, ward, score, street)
+    return _Match(toks, province, district, ward, prov_hit, dist_hit, ward_hit, score)
 
 
 def _ward_across_province(toks: list[Token], below: int, province: str) -> tuple[str | None, Hit | None]:
@@ -390,3 +413,153 @@ def _fill(out: ResolvedAddress, province: str | None, district: str | None, ward
         np_ = new.DICT_PROVINCE[new_province]
         out.province_2025, out.province_2025_code = np_["province"], np_["provinceCode"]
     return out
+
+
+# ----------------------------------------------------------------------------- correction
+
+# The resolver's confidence below which an address is left as read: a correction rests on the
+# whole address being read as one consistent ward / district / province.
+CORRECT_MIN_CONFIDENCE = 0.85
+_WORD = re.compile(r"[^\W_]+")
+
+
+def correct_unit_names(text: str) -> tuple[str, bool]:
+    """`text` with OCR misreadings of its unit names spelt as the units are named ("huyện Củ
+    Chỉ" -> "huyện Củ Chi", "tỉnh Sức Trăng" -> "tỉnh Sóc Trăng") and ";" between units read
+    back as ","; and whether anything changed.
+
+    Only the name words change: unit-type words, abbreviations ("P1,Q10", "Tp HCM"), the street
+    and punctuation stay as printed. A name is corrected only when it is close (the resolver's
+    edit limits) to the official name of the unit the whole address resolves to, no other unit
+    of its level is as close, the printed spelling is not itself a unit's name (then OCR may be
+    right and the resolver wrong), its parent unit is printed too, and numbered units never."""
+    printed = nfc(text or "").strip()
+    if not re.search(r"[^\W\d_]", printed):
+        return text, False
+    m = _match(printed)
+    if m is None or m.score < CORRECT_MIN_CONFIDENCE:
+        return text, False
+    old = _pkg()[1]
+    toks, spans = m.toks, []
+    p = old.DICT_PROVINCE[m.province]
+    prov = _name_span(toks, 0, len(toks), m.province, p["provinceKeywords"])
+    if prov:
+        spans.append((prov, p["provinceShort"], _province_choices(), _all_province_names()))
+    dist = None
+    if prov and m.district:
+        d = old.DICT_PROVINCE_DISTRICT[m.province][m.district]
+        dist = _name_span(toks, 0, prov[0], m.district, d["districtKeywords"])
+        if dist:
+            spans.append((dist, d["districtShort"], _district_choices(m.province), _all_district_names()))
+    if dist and m.ward:
+        w = _ward_entry(m.province, m.district or "", m.ward)
+        ward = _name_span(toks, 0, dist[0], m.ward, w["wardKeywords"])
+        if ward:
+            spans.append((ward, w["wardShort"], _ward_choices(m.province, m.district or ""),
+                          _province_ward_names(m.province)))
+    if printed.isascii():
+        spans = []  # printed without diacritics (a typed form): giving it some is not "as printed"
+    out = printed
+    for (i, j, key), short, choices, known in sorted(spans, key=lambda s: -s[0][0]):  # right to left
+        new = _corrected_name(printed, toks[i:j], key, short, choices, known)
+        if new is not None:
+            out = out[: toks[i].start] + new + out[toks[j - 1].end:]
+    if m.district:  # clearly an address: no unit is separated by ";"
+        out = re.sub(r"\s*;\s*(?=\S)", ", ", out)
+    return (out, True) if out != printed else (text, False)
+
+
+def _name_span(toks: list[Token], lo: int, hi: int, key: str, keywords: list[str]) -> tuple[int, int, str] | None:
+    """Token window of the unit's name where it is printed (right-most, 1-2 OCR edits allowed),
+    without the unit-type words before it."""
+    hit = find(toks, lo, hi, {fold(k): key for k in keywords}, fuzzy=True)
+    if hit is None:
+        return None
+    i = hit.start
+    for k in (i + 2, i + 1):  # "thành phố", "thị xã" are two words
+        if k < hit.end and "".join(t.key for t in toks[i:k]) in _TYPE_WORDS:
+            i = k
+            break
+    return i, hit.end, key
+
+
+def _corrected_name(printed: str, toks: list[Token], key: str, short: str, choices: Choices,
+                    known: frozenset[str]) -> str | None:
+    """The official spelling of the name printed as toks, or None to leave it as printed."""
+    words = _WORD.findall(short)
+    if any(c.isdigit() for c in short) or len(words) != len(toks):
+        return None
+    if any(a.end > b.start for a, b in pairwise(toks)):
+        return None  # one printed word read as two tokens ("TPHCM", "P1"): an abbreviation
+    read = [printed[t.start:t.end] for t in toks]
+    if [_spelling(w) for w in read] == [_spelling(w) for w in words]:
+        return None
+    folded_read, folded_short = "".join(fold(w) for w in read), fold(short).replace(" ", "")
+    if folded_read == folded_short:
+        # Tones only: the folded name must be this unit's alone, and the tones as read no name.
+        if " ".join(read).lower() in known or sum(fold(kw) == folded_read for kw, v in choices.items()
+                                                   if v != key and not any(c.isdigit() for c in kw)):
+            return None
+    else:
+        limit = _allowed_edits(len(folded_short))
+        if not limit or Levenshtein.distance(folded_read, folded_short) > limit or folded_read in known \
+                or folded_read in choices:
+            return None
+        near = process.extract(folded_read, _fuzzy_names(tuple(choices)), scorer=Levenshtein.distance,
+                               score_cutoff=Levenshtein.distance(folded_read, folded_short), limit=None)
+        if any(choices[kw] != key for kw, _, _ in near):
+            return None  # another unit is as close
+    seps = [printed[a.end:b.start] for a, b in pairwise(toks)]
+    if any(not re.fullmatch(r"\s+|-", s) for s in seps):
+        return None  # a comma or a dot inside: not one name
+    out = ""
+    for k, (r, w) in enumerate(zip(read, words)):
+        if fold(r) != fold(w) and (toks[k].key in _TYPE_WORDS or toks[k].key in _PLACE_WORDS):
+            return None  # "Tân Chính Quận" is no "Chính Gián": a unit word is not a misread name
+        if _spelling(r) == _spelling(w):
+            w = r  # the same word as printed (case, tone placement "Hoà", "Đắk"/"Đak")
+        elif r.islower():
+            w = w.lower()
+        elif r.isupper() and len(r) > 1:
+            w = w.upper()
+        sep = seps[k - 1] if k else ""
+        out += (" " if sep == "-" else sep) + w  # a hyphen inside a one-word gap is OCR's
+    return out
+
+
+# Words that open a unit below the ward ("Thôn Xuân" is no misread "Thọ Xuân").
+_PLACE_WORDS = frozenset({"thon", "ap", "xom", "to", "khu", "khom", "doi", "so", "ngo", "hem", "duong", "kp",
+                          "tdp", "cum", "khoi", "bon", "lang"})
+_TONES = dict.fromkeys(map(ord, "\u0300\u0301\u0303\u0309\u0323"))
+
+
+def _spelling(word: str) -> tuple[str, str]:
+    """A word as spelt, whatever its case, where its tone mark sits ("hoà" = "hòa") and how
+    "Đắk"/"Đăk"/"Đak" is written (all three are official spellings)."""
+    low = unicodedata.normalize("NFD", word.lower())
+    bare = low.translate(_TONES)
+    if re.fullmatch("đa\u0306?k", bare):
+        return "đak", ""
+    return bare, "".join(sorted(c for c in low if ord(c) in _TONES))
+
+
+@lru_cache(maxsize=1)
+def _all_province_names() -> frozenset[str]:
+    old = _pkg()[1]
+    return frozenset(n for v in old.DICT_PROVINCE.values() for n in (v["provinceShort"].lower(), *v["provinceKeywords"]))
+
+
+@lru_cache(maxsize=1)
+def _all_district_names() -> frozenset[str]:
+    old = _pkg()[1]
+    return frozenset(n for ds in old.DICT_PROVINCE_DISTRICT.values() for v in ds.values()
+                     for n in (v["districtShort"].lower(), *v["districtKeywords"]))
+
+
+@lru_cache(maxsize=128)
+def _province_ward_names(province: str) -> frozenset[str]:
+    # A ward's name anywhere in the province: printed so, it may be right and its district moved.
+    old = _pkg()[1]
+    return frozenset(n for d in old.DICT_PROVINCE_DISTRICT[province] for wards in _ward_dicts(province, d)
+                     for v in wards.values() if isinstance(v["wardShort"], str)  # islands: NaN, no ward
+                     for n in (v["wardShort"].lower(), *map(fold, v["wardKeywords"])))

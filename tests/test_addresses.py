@@ -9,7 +9,7 @@ import unicodedata
 
 import pytest
 
-from extraction.addresses import ResolvedAddress, resolve_address
+from extraction.addresses import ResolvedAddress, correct_unit_names, resolve_address
 from tests.conftest import shared_or_skip
 
 
@@ -159,3 +159,62 @@ def test_shares_on_real_card_addresses() -> None:
     assert sum(r.ward_2025 is not None for r in results) / n >= 0.86
     assert all(r.province_2025 for r in results if r.province)
     assert per_address < 0.005  # ~0.4 ms measured; generous for a shared machine
+
+
+@pytest.mark.parametrize("text, corrected", [
+    ("Ấp 3, xã Phước Thạnh, huyện Củ Chỉ, Thành phố Hồ Chí Minh",
+     "Ấp 3, xã Phước Thạnh, huyện Củ Chi, Thành phố Hồ Chí Minh"),
+    ("Phường 2, thị xã Ngã Năm, tỉnh Sức Trăng", "Phường 2, thị xã Ngã Năm, tỉnh Sóc Trăng"),
+    ("Phường 2, TX- Ngã Năm, Sức Trăng", "Phường 2, TX- Ngã Năm, Sóc Trăng"),  # type word kept as printed
+    ("Phường Dịch Vọng, Quận Cầu Giấy; Thành phố Hà Nội", "Phường Dịch Vọng, Quận Cầu Giấy, Thành phố Hà Nội"),
+    ("Phường Hiệp Thành, thành phố Thủ Dâu Một, tỉnh Bình Dương",
+     "Phường Hiệp Thành, thành phố Thủ Dầu Một, tỉnh Bình Dương"),
+    ("Xã Thanh Nghị, huyện Thanh-Liễm, tỉnh Hà Nam", "Xã Thanh Nghị, huyện Thanh Liêm, tỉnh Hà Nam"),
+    ("SỐ 5, XÃ THANH LIỆT, HUYỆN THANH TRÍ, HÀ NỘI", "SỐ 5, XÃ THANH LIỆT, HUYỆN THANH TRÌ, HÀ NỘI"),
+])
+def test_misread_unit_names_are_corrected(text: str, corrected: str) -> None:
+    assert correct_unit_names(text) == (corrected, True)
+
+
+@pytest.mark.parametrize("text", [
+    "Số 12 đường Yersin, Phường Phú Cường, Thành phố Thủ Dầu Một, Tỉnh Bình Dương",
+    "Thôn Trưng Hòa, Xã Yên Trung, huyện Ý Yên, tỉnh Nam Định",  # hamlets are not in the unit lists
+    "Phường 7, Quận 5, TP HCM",
+    # Abbreviated forms stay as printed.
+    "87/16 P1,Q10,Tp Hồ Chí Minh",
+    "967/39 Trần Xuân Soạn KP3 P. Tân Hưng, Q7 Tp HCM",
+    "365/26/12A Hậu Giang,Ph11, Quận 6, TP. Hồ Chí Minh",
+    "132/2 Huỳnh Mẫn Đạt, Phường 04, Quận 5, TP.HCM",
+    "Mỹ Thành, Hòa Thắng, H. Phú Hòa, Phú Yên",
+    # Spelling variants of the same name: "Đắk"/"Đak", old tone placement "Hoà".
+    "Thị trấn Đắk Đoa, huyện Đắk Đoa, tỉnh Gia Lai",
+    "Xã Hoà Phước, huyện Hoà Vang, Thành phố Đà Nẵng",
+    # Typed without diacritics: giving it some would not be as printed.
+    "Thanh Liet, Thanh Tri, Ha Noi",
+])
+def test_correct_addresses_are_unchanged(text: str) -> None:
+    out, changed = correct_unit_names(text)
+    assert not changed and out is text
+
+
+@pytest.mark.parametrize("text", [
+    "Xã Vĩnh Lộc C, huyện Bình Chánh, Thành phố Hồ Chí Minh",  # one edit from Vĩnh Lộc A and B
+    "Vĩnh Lộc, Bình Chánh, TP HCM",  # would need a word ("A"/"B") that is not printed
+    "Tổ 15, Tân Chính Quận Thanh Khê, Đà Nẵng",  # "Chính Quận" is no misread "Chính Gián"
+    "Thôn Xuân Khánh, Thọ Xuân, Thanh Hóa",
+    "Thanh Liệt, Thanh Trì, Hà Nộl",  # below the confidence a correction needs
+])
+def test_ambiguous_or_uncertain_names_are_left_alone(text: str) -> None:
+    assert correct_unit_names(text) == (text, False)
+
+
+def test_card_field_is_corrected_with_lower_confidence() -> None:
+    from extraction.fields import Draft
+    from extraction.labels import Value
+    from extraction.parsers.common import put_address
+
+    d = Draft("cccd", expected=[])
+    put_address(d, "misread", Value(["Phường Dịch Vọng, Quận Cầu Giấy; Thành", "phố Hà Nội"], [0, 1], 1.0, 1.0))
+    put_address(d, "clean", Value(["Phường Dịch Vọng, Quận Cầu Giấy,", "Thành phố Hà Nội"], [0, 1], 1.0, 1.0))
+    assert d.fields["misread"] == d.fields["clean"] == "Phường Dịch Vọng, Quận Cầu Giấy, Thành phố Hà Nội"
+    assert d.confidence["misread"] < d.confidence["clean"]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from rapidfuzz import fuzz
 
 from extraction import checks
+from extraction.addresses import correct_unit_names
 from extraction.fields import Draft, verified
 from extraction.labels import Doc, Label, Value
 from extraction.names import fix_surname, is_syllable, looks_like_name, vietnamese_share
@@ -198,6 +199,8 @@ def put_address(d: Draft, name: str, v: Value | None, card: bool = False) -> Non
     value = norm_address(parts) if parts else None
     if value:
         value = restore_province(value)
+        # Unit names are a closed list: a misread one is spelt back as printed (docs/addresses.md).
+        value = correct_unit_names(value)[0]
         as_read = norm_address(address_parts(v.parts)) or ""
         d.put(name, value, v, quality=address_quality(value) * (REPAIRED if value != as_read else 1.0))
 
