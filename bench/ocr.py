@@ -109,7 +109,7 @@ def main() -> None:
             for name, svc in services.items():
                 raw = next(iter_pages(data, sniff(data[:2048]), svc.settings.limits))
                 t0 = time.perf_counter()
-                text = read_page(raw, svc.engine, svc.settings.preprocess, fallback=svc.fallback_engine).text
+                text = read_page(raw, svc.ocr.primary, svc.settings.preprocess, fallback=svc.ocr.fallback).text
                 runs.append((name, text.text, time.perf_counter() - t0, text.rotation))
             if not args.no_baseline:
                 t0 = time.perf_counter()

@@ -544,6 +544,13 @@ def _spelling(word: str) -> tuple[str, str]:
 
 
 @lru_cache(maxsize=1)
+def province_names() -> tuple[str, ...]:
+    """The 63 provinces and centrally-run cities in force before 1 July 2025, as officially spelt;
+    the 34 units after the merger keep names from this list."""
+    return tuple(v["provinceShort"] for v in _pkg()[1].DICT_PROVINCE.values())
+
+
+@lru_cache(maxsize=1)
 def _all_province_names() -> frozenset[str]:
     old = _pkg()[1]
     return frozenset(n for v in old.DICT_PROVINCE.values() for n in (v["provinceShort"].lower(), *v["provinceKeywords"]))

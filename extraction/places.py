@@ -4,26 +4,29 @@ words are Vietnamese syllables, numbers or the usual abbreviations."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from extraction.addresses import province_names
 from extraction.names import is_syllable
 from extraction.normalize import fold
 
-# The 63 provinces and centrally-run cities before the 2025 merger; the 34 units after it keep
-# names from this list, so it covers both.
-PROVINCES = (
-    "An Giang", "Bà Rịa - Vũng Tàu", "Bắc Giang", "Bắc Kạn", "Bạc Liêu", "Bắc Ninh", "Bến Tre", "Bình Định",
-    "Bình Dương", "Bình Phước", "Bình Thuận", "Cà Mau", "Cần Thơ", "Cao Bằng", "Đà Nẵng", "Đắk Lắk",
-    "Đắk Nông", "Điện Biên", "Đồng Nai", "Đồng Tháp", "Gia Lai", "Hà Giang", "Hà Nam", "Hà Nội", "Hà Tĩnh",
-    "Hải Dương", "Hải Phòng", "Hậu Giang", "Hòa Bình", "Hưng Yên", "Khánh Hòa", "Kiên Giang", "Kon Tum",
-    "Lai Châu", "Lâm Đồng", "Lạng Sơn", "Lào Cai", "Long An", "Nam Định", "Nghệ An", "Ninh Bình",
-    "Ninh Thuận", "Phú Thọ", "Phú Yên", "Quảng Bình", "Quảng Nam", "Quảng Ngãi", "Quảng Ninh", "Quảng Trị",
-    "Sóc Trăng", "Sơn La", "Tây Ninh", "Thái Bình", "Thái Nguyên", "Thanh Hóa", "Thừa Thiên Huế", "Huế",
-    "Tiền Giang", "Hồ Chí Minh", "Trà Vinh", "Tuyên Quang", "Vĩnh Long", "Vĩnh Phúc", "Yên Bái", "HCM",
-    "Vũng Tàu",
-)
-_PROVINCE_WORDS = [re.findall(r"[a-z]+", fold(p)) for p in PROVINCES]
+# Printed forms the official list (extraction.addresses.province_names, from vietnamadminunits)
+# does not spell so: the pre-2025 long name of Huế, and the short forms people print.
+_PRINTED_PROVINCES = ("Thừa Thiên Huế", "HCM", "Vũng Tàu")
+
+
+@lru_cache(maxsize=1)
+def provinces() -> tuple[str, ...]:
+    return (*province_names(), *_PRINTED_PROVINCES)
+
+
+@lru_cache(maxsize=1)
+def _province_words() -> list[list[str]]:
+    return [re.findall(r"[a-z]+", fold(p)) for p in provinces()]
+
+
 # Abbreviations people print in addresses: TP, TX, TT, KP, P1, Q10, ...
 _ABBREVIATION = re.compile(r"^([a-z]|tp|tx|tt|kp|tdp|kdt|kdc|ccn|kcn|hcm|tphcm|ea)$")
 UNKNOWN_PROVINCE = 0.8  # no province at the end: the address is likely cut or garbled
@@ -33,7 +36,7 @@ CUT_WORD = 0.8
 
 def ends_with_province(address: str) -> bool:
     words = re.findall(r"[a-z]+", fold(address))
-    for p in _PROVINCE_WORDS:
+    for p in _province_words():
         tail = words[-len(p):]
         # Same initials keep "tỉnh Bình" (cut) from passing for "Ninh Bình".
         if len(tail) == len(p) and all(a[0] == b[0] for a, b in zip(tail, p)) \
@@ -48,7 +51,7 @@ def ends_in_province_unit(address: str) -> bool:
     "Minh Thuận")."""
     last = fold(address.rstrip(" ,.").rsplit(",", 1)[-1]).strip()
     m = re.match(r"(tinh|thanh pho|tp\.?)\s+(.*)$", last)
-    return bool(m) and re.findall(r"[a-z]+", m.group(2)) in _PROVINCE_WORDS
+    return bool(m) and re.findall(r"[a-z]+", m.group(2)) in _province_words()
 
 
 def restore_province(address: str) -> str:
@@ -58,7 +61,7 @@ def restore_province(address: str) -> str:
     if not m:
         return address
     read = m.group(1)
-    for p in PROVINCES:
+    for p in provinces():
         if fold(read) == fold(p) and read != p:
             return address[: m.start(1)] + p
     return address

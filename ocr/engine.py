@@ -6,6 +6,9 @@ directories), and detector + line reader (ocr/detect_read.py); `SOHOA_OCR_ENGINE
 
 from __future__ import annotations
 
+import hashlib
+from functools import cache
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -47,3 +50,13 @@ def make_line(words: list[OcrWord]) -> OcrLine:
            max(w.bbox[2] for w in words), max(w.bbox[3] for w in words))
     conf = sum(w.confidence * len(w.text) for w in words) / max(chars, 1)
     return OcrLine(text=" ".join(w.text for w in words), bbox=box, confidence=round(conf, 4), words=words)
+
+
+@cache
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a model file, for provenance; models do not change while a process runs."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -8,13 +8,11 @@ Vietnamese-trained recogniser plugs it in through `SOHOA_PADDLE__REC_MODEL_DIR`.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from sohoa.config import PaddleOptions
 from sohoa.models import OcrLine, OcrWord
 
 from .detector import sort_reading_order
-from .engine import make_line
+from .engine import file_sha256, make_line
 
 WEIGHTS = "inference.pdiparams"
 CONFIG = "inference.yml"  # model name, pre/post-processing and the recogniser's character dictionary
@@ -33,15 +31,6 @@ CONFIG = "inference.yml"  # model name, pre/post-processing and the recogniser's
 
 class PaddleUnavailable(RuntimeError):
     pass
-
-
-@cache
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _model_dir(configured: Path | None, kind: str) -> Path:
@@ -128,8 +117,8 @@ class PaddleEngine:
         return {
             "paddleocr": self._paddleocr.__version__,
             "paddlepaddle": metadata.version("paddlepaddle"),
-            f"model:{self.options.det_model_name}": f"sha256:{_file_sha256(self.det_dir / WEIGHTS)}",
-            f"model:{self.options.rec_model_name}": f"sha256:{_file_sha256(self.rec_dir / WEIGHTS)}",
+            f"model:{self.options.det_model_name}": f"sha256:{file_sha256(self.det_dir / WEIGHTS)}",
+            f"model:{self.options.rec_model_name}": f"sha256:{file_sha256(self.rec_dir / WEIGHTS)}",
         }
 
     def detect_orientation(self, grey: np.ndarray) -> tuple[int, float]:

@@ -9,7 +9,6 @@ in flight, so a 500-page PDF never sits decoded in memory at once.
 
 from __future__ import annotations
 
-import io
 import logging
 import multiprocessing
 import os
@@ -26,6 +25,7 @@ from sohoa.config import Settings
 from sohoa.provenance import now_vn
 
 from .read import PageResult, read_page
+from .searchable_pdf import encode_jpeg
 
 log = logging.getLogger("sohoa.ocr")
 
@@ -52,7 +52,8 @@ def read_timed(raw: RawPage, engines, settings: Settings) -> TimedPage:  # noqa:
     result = read_page(raw, engines.primary if ocr else None, settings.preprocess,
                        fallback=engines.fallback if ocr else None)
     if raw.image is not None:
-        result.original_jpeg, result.original_size = _jpeg(raw.image), raw.image.size
+        # Encoded as the searchable PDF embeds it, so the PDF writer passes the bytes through.
+        result.original_jpeg, result.original_size = encode_jpeg(raw.image), raw.image.size
     result.dpi = raw.dpi
     if result.cleaned is not None:
         ok, png = cv2.imencode(".png", result.cleaned)
@@ -60,12 +61,6 @@ def read_timed(raw: RawPage, engines, settings: Settings) -> TimedPage:  # noqa:
     # The bitmap came from the caller, which still has it; don't send it back.
     return TimedPage(RawPage(raw.number, None, raw.dpi), result, started, now_vn(),
                      engines.versions if ocr else {})
-
-
-def _jpeg(image) -> bytes:  # noqa: ANN001 - a PIL image
-    buf = io.BytesIO()
-    image.save(buf, "JPEG", quality=92)
-    return buf.getvalue()
 
 
 _worker: tuple[object, Settings] | None = None

@@ -65,7 +65,7 @@ def _font_for(text: str) -> tuple[TTFont, str]:
     return font, "".join(ch if ord(ch) in glyphs else missing for ch in text)
 
 
-def _jpeg(image: Image.Image) -> bytes:
+def encode_jpeg(image: Image.Image) -> bytes:
     """Baseline JPEG, greyscale or RGB; alpha is flattened on white (PDF/A: no transparency)."""
     if image.mode in ("1", "L"):
         image = image.convert("L")
@@ -85,8 +85,8 @@ def _as_jpeg(image: Image.Image | bytes) -> tuple[bytes, tuple[int, int]]:
         with Image.open(io.BytesIO(image)) as im:
             if im.format == "JPEG" and im.mode in ("RGB", "L"):
                 return image, im.size
-            return _jpeg(im), im.size
-    return _jpeg(image), image.size
+            return encode_jpeg(im), im.size
+    return encode_jpeg(image), image.size
 
 
 def _text_layer(canvas: Canvas, page: PageText, dpi: float, page_height_pt: float) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,7 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 import tesserocr  # noqa: E402
 
-from .engine import make_line  # noqa: E402
+from .engine import file_sha256, make_line  # noqa: E402
 
 _DEFAULT_TESSDATA = [Path("/usr/share/tesseract-ocr/5/tessdata"), Path("/usr/share/tesseract-ocr/4.00/tessdata"),
                      Path("/usr/share/tessdata"), Path("/usr/local/share/tessdata")]
@@ -43,11 +41,6 @@ def find_tessdata(configured: Path | None, lang: str) -> Path:
     )
 
 
-@cache
-def _file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 class TesseractEngine:
     name = "tesseract"
 
@@ -69,7 +62,7 @@ class TesseractEngine:
         return {
             "tesseract": tesserocr.tesseract_version().split()[1],
             "tesserocr": tesserocr.__version__,
-            f"model:{self.options.lang}.traineddata": f"sha256:{_file_sha256(model)[:16]}",
+            f"model:{self.options.lang}.traineddata": f"sha256:{file_sha256(model)[:16]}",
         }
 
     def detect_orientation(self, grey: np.ndarray) -> tuple[int, float]:

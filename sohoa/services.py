@@ -38,14 +38,6 @@ class Services:
 
         return build_engines(self.settings)
 
-    @property
-    def engine(self):  # noqa: ANN201 - OcrEngine
-        return self.ocr.primary
-
-    @property
-    def fallback_engine(self):  # noqa: ANN201 - OcrEngine | None: auto mode's detector + reader
-        return self.ocr.fallback
-
     @cached_property
     def page_pool(self):  # noqa: ANN201 - PagePool | None
         """OCR worker processes for the pages of one file; None when pages are read in-process."""
