@@ -26,7 +26,6 @@ FONTS: dict[str, Path] = {
     "dv-sans-bold": _DJV / "DejaVuSans-Bold.ttf",
     "dv-serif": _DJV / "DejaVuSerif.ttf",
     "dv-serif-bold": _DJV / "DejaVuSerif-Bold.ttf",
-    "dv-serif-italic": _DJV / "DejaVuSerif-Italic.ttf",
 }
 
 # Widths are measured on a large instance and scaled, so that line breaks are decided in layout
