@@ -26,6 +26,14 @@ def svc(settings: Settings) -> Iterator[Services]:
     services.close()  # OCR worker processes, if a test started them
 
 
+def tool_missing(reason: str) -> None:
+    """Skip a test whose system tool is absent; under `.ci/run` (SOHOA_CI=1), where every tool is
+    installed on purpose, fail instead, so a missing install step cannot pass as a skip."""
+    if os.environ.get("SOHOA_CI"):
+        pytest.fail(f"{reason} (required under .ci/run)")
+    pytest.skip(reason)
+
+
 def shared_or_skip(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():

@@ -26,6 +26,8 @@ from ocr.alto import ALTO_NS, mapped_box, to_alto
 from ocr.searchable_pdf import make_searchable_pdf
 from sohoa.models import OcrLine, OcrWord, PageText
 
+from .conftest import tool_missing
+
 NS = {"a": ALTO_NS}
 A4_300 = (2480, 3508)  # A4 at 300 dpi
 NAME_WORDS = [
@@ -314,7 +316,7 @@ def test_pdfa2b_xmp_matches_info(a4_pdf: bytes):
 def test_pdfbox_preflight_finds_only_what_pdfa2_allows(tmp_path: Path):
     java = shutil.which("java")
     if java is None or not all(j.exists() for j in PREFLIGHT_JARS):
-        pytest.skip("PDFBox Preflight is not installed (apt: libpdfbox2-java libactivation-java libjaxb-api-java)")
+        tool_missing("PDFBox Preflight is not installed (apt: libpdfbox2-java libactivation-java libjaxb-api-java)")
     path = tmp_path / "outputs.pdf"
     path.write_bytes(make_searchable_pdf([
         (a4_image(), make_page(), 300.0),

@@ -7,21 +7,23 @@ from __future__ import annotations
 
 import os
 
-import pytest
 
 from sohoa import pipeline, registry
 from sohoa.config import Settings
 from sohoa.services import build_services
 
+from .conftest import tool_missing
 from .docs import card_png
 from .test_cli import REGISTRY
 
 URL = os.environ.get("SOHOA_TEST_DATABASE_URL")
-pytestmark = pytest.mark.skipif(not URL, reason="SOHOA_TEST_DATABASE_URL is not set")
 
 
 def test_pipeline_and_registry_on_postgres(tmp_path) -> None:
     from sqlalchemy import text
+
+    if not URL:
+        tool_missing("SOHOA_TEST_DATABASE_URL is not set (scripts/start-postgres)")
 
     svc = build_services(Settings(data_dir=tmp_path / "d", database_url=URL))
     with svc.sessions() as s, s.begin():  # a clean slate: the database outlives one test run
