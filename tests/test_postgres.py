@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 
-
 from sohoa import pipeline, registry
 from sohoa.config import Settings
 from sohoa.services import build_services
