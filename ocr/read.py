@@ -164,18 +164,19 @@ def read_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions,
     prep = prepare(raw, opts)
     used = engine
     reading = read_upright(prep.grey, engine, opts)
-    if fallback is not None and prep.patterned and not prep.photographed:
-        # Security print: Tesseract's layout analysis splits and drops lines on guilloche that the
-        # line detector finds (docs/benchmarks.md: card CER 1.8 -> 1.2 % clean, 3.6 -> 2.7 % scan).
-        # Its reading is kept unless it lost a good part of the text.
+    security_print = prep.patterned and not prep.photographed
+    if fallback is not None and (security_print or not _confident(reading.lines)):
         alt = fallback.recognize(reading.page)
-        if _chars(alt) >= 0.8 * _chars(reading.lines):
-            reading.lines, used = alt, fallback
-    elif fallback is not None and not _confident(reading.lines):
-        alt = fallback.recognize(reading.page)
-        # Judged by how sure each reading is of its characters, not how many it found: the
-        # detector also finds background texture that Tesseract's layout analysis skips.
-        if mean_confidence(alt) > mean_confidence(reading.lines) + 0.02:
+        if security_print:
+            # Tesseract's layout analysis splits and drops lines on guilloche that the line
+            # detector finds (docs/benchmarks.md: card CER 1.8 -> 1.2 % clean, 3.6 -> 2.7 % scan);
+            # its reading is kept unless it lost a good part of the text.
+            better = _chars(alt) >= 0.8 * _chars(reading.lines)
+        else:
+            # Judged by how sure each reading is of its characters, not how many it found: the
+            # detector also finds background texture that Tesseract's layout analysis skips.
+            better = mean_confidence(alt) > mean_confidence(reading.lines) + 0.02
+        if better:
             reading.lines, used = alt, fallback
     reading.lines = reread_mrz(reading.page, reading.lines, engine)
     h, w = reading.page.shape
