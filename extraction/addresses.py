@@ -31,35 +31,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from extraction.kinds import field_kind
 from extraction.normalize import fold, nfc
-
-Level = Literal["ward", "district", "province", "none"]
-
-
-class ResolvedAddress(BaseModel):
-    printed: str
-    street: str | None = None  # the part below the ward, as printed
-    ward: str | None = None  # legacy (pre-1 July 2025) official names and codes
-    ward_code: str | None = None
-    district: str | None = None
-    district_code: str | None = None
-    province: str | None = None
-    province_code: str | None = None
-    province_2025: str | None = None  # the two-level units in force since 1 July 2025
-    province_2025_code: str | None = None
-    ward_2025: str | None = None
-    ward_2025_code: str | None = None
-    # The old ward was split among several new ones; ward_2025 is the package's default pick.
-    ward_2025_split: bool = False
-    level: Level = "none"
-    confidence: float = Field(default=0.0, ge=0.0, le=1.0)
-
+from sohoa.models import Level, ResolvedAddress  # with the contract models: it is part of the result
 
 # ----------------------------------------------------------------------------- package data
 
@@ -266,6 +245,17 @@ def _has_keyword(toks: list[Token], lo: int, hi: int, keywords: set[str] | froze
 
 def resolve_address(text: str) -> ResolvedAddress:
     return _resolve(text)
+
+
+def resolve_places(fields: dict[str, Any]) -> dict[str, ResolvedAddress]:
+    """Every address field of a document resolved to units; fields nothing resolved are left out."""
+    out = {}
+    for name, value in fields.items():
+        if isinstance(value, str) and field_kind(name) == "place":
+            resolved = _resolve(value)
+            if resolved.level != "none":
+                out[name] = resolved
+    return out
 
 
 def _resolve(text: str, *, use_expand: bool = True, use_layer: bool = True) -> ResolvedAddress:
@@ -570,3 +560,17 @@ def _province_ward_names(province: str) -> frozenset[str]:
     return frozenset(n for d in old.DICT_PROVINCE_DISTRICT[province] for wards in _ward_dicts(province, d)
                      for v in wards.values() if isinstance(v["wardShort"], str)  # islands: NaN, no ward
                      for n in (v["wardShort"].lower(), *map(fold, v["wardKeywords"])))
+
+
+@lru_cache(maxsize=1)
+def unit_name_words() -> frozenset[str]:
+    """Every word of every province, district and ward name (pre-2025 units), lower case, with
+    tone marks: the place-name part of extraction.lexicon."""
+    old = _pkg()[1]
+    names = [v["provinceShort"] for v in old.DICT_PROVINCE.values()]
+    for province, districts in old.DICT_PROVINCE_DISTRICT.items():
+        for d, v in districts.items():
+            names.append(v["districtShort"])
+            names += [w["wardShort"] for wards in _ward_dicts(province, d) for w in wards.values()
+                      if isinstance(w["wardShort"], str)]
+    return frozenset(w for n in names for w in re.findall(r"[^\W\d_]+", nfc(n).lower()))

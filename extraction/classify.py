@@ -88,6 +88,25 @@ CUES: dict[DocType, tuple[Cue, ...]] = {
         Cue("Tên công ty viết bằng tiếng Việt", 0.2),
         Cue("Địa chỉ trụ sở chính", 0.2),
     ),
+    "marriage_certificate": (
+        Cue("GIẤY CHỨNG NHẬN KẾT HÔN", 0.8, head=True),
+        Cue("Thông tin người chồng", 0.3),
+        Cue("Thông tin người vợ", 0.3),
+        Cue("NGƯỜI KÝ GIẤY CHỨNG NHẬN KẾT HÔN", 0.3),
+        Cue("Giấy tờ tùy thân", 0.15),
+        Cue("Nơi đăng ký kết hôn", 0.15),
+    ),
+    "residence_form": (
+        Cue("TỜ KHAI THAY ĐỔI THÔNG TIN CƯ TRÚ", 0.8, head=True),
+        Cue("Mẫu CT01", 0.4, head=True, min_score=90),
+        Cue("Họ, chữ đệm và tên chủ hộ", 0.25),
+        Cue("Mối quan hệ với chủ hộ", 0.25),
+        Cue("Số định danh cá nhân của chủ hộ", 0.25),
+        Cue("Nội dung đề nghị", 0.15),
+        Cue("Những thành viên trong hộ gia đình cùng thay đổi", 0.25),
+        Cue("Ý KIẾN CỦA CHỦ HỘ", 0.15),
+        Cue("NGƯỜI KÊ KHAI", 0.1, min_score=90),
+    ),
 }
 
 # Structure of a Decree 30 letter: "Số: 123/UBND-VP", a "V/v" summary, the signing authority.
@@ -146,9 +165,26 @@ def classify(text: str) -> tuple[DocType, float]:
         # Both sides of a card copied on one page: the front is the paper; its parser
         # still checks the printed fields against the MRZ.
         return "cccd", top
+    if top >= MIN_SCORE and top - second < MIN_LEAD:
+        # Too close on the cues: a title printed on a line of its own settles it (the words of
+        # a card's title inside a marriage certificate's "Căn cước công dân số ..." do not).
+        lines = [line for line in text.splitlines() if line.strip()]
+        titled = [(t, s) for t, s in ((best, top), (runner_up, second)) if _titled(lines, t)]
+        if len(titled) == 1 and titled[0][1] >= MIN_SCORE:
+            return titled[0]
     if top < MIN_SCORE or top - second < MIN_LEAD:
         return "unknown", round(1.0 - top, 3)
     return best, top
+
+
+def _titled(lines: list[str], doc_type: DocType) -> bool:
+    """Whether one of the type's titles stands on a line of its own near the top."""
+    titles = [compact(c.text)[0] for c in CUES.get(doc_type, ()) if c.head and c.weight >= 0.5]
+    for line in lines[:HEAD_LINES]:
+        comp = compact(line)[0]
+        if comp and any(fuzz.ratio(title, comp) >= 85 for title in titles):
+            return True
+    return False
 
 
 def starts_paper(text: str, doc_type: DocType) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from extraction.calibration import Calibration
 from extraction.labels import Value
 from sohoa.models import Check, DocType, Extraction
 
@@ -16,9 +17,13 @@ FAILED_CHECK_FACTOR = 0.6
 VERIFIED_DOUBT = 0.2
 
 
-def confidence(ocr: float, label_score: float = 1.0, quality: float = 1.0) -> float:
-    """OCR confidence of the source lines, discounted by a fuzzy label match and by how much the
-    value had to be repaired or guessed at (quality < 1)."""
+def confidence(ocr: float, label_score: float = 1.0, quality: float = 1.0, least: float | None = None) -> float:
+    """OCR confidence of the source words, discounted by a fuzzy label match and by how much the
+    value had to be repaired or guessed at (quality < 1). `least` is the confidence of the
+    least sure word: the geometric mean with the average lets one doubtful word in a long value
+    count, which the average alone hides (bench/fields.py measures the review recall)."""
+    if least is not None:
+        ocr = (ocr * min(ocr, least)) ** 0.5
     value = ocr * (0.75 + 0.25 * label_score) * quality
     return round(max(0.0, min(1.0, value)), 3)
 
@@ -44,7 +49,7 @@ class Draft:
             return
         ocr, label = (source.confidence, source.label_score) if source else (1.0, 1.0)
         self.fields[name] = value
-        self.confidence[name] = confidence(ocr, label, quality)
+        self.confidence[name] = confidence(ocr, label, quality, source.min_confidence if source else None)
         self.label_scores[name] = label
 
     def put_conf(self, name: str, value: Any, conf: float) -> None:
@@ -65,17 +70,24 @@ class Draft:
         if name in self.expected:
             self.expected.remove(name)
 
-    def extraction(self, threshold: float = REVIEW_THRESHOLD) -> Extraction:
+    def extraction(self, calibration: Calibration | None = None) -> Extraction:
+        """The fields as read. With a calibration, each confidence becomes the probability that
+        the field is right, and the calibration's threshold decides what a person reviews."""
+        confidence = dict(self.confidence)
+        threshold = REVIEW_THRESHOLD
+        if calibration is not None:
+            confidence = {k: calibration.probability(k, v) for k, v in confidence.items()}
+            threshold = calibration.threshold
         missing = [f for f in self.expected if f not in self.fields]
         needs_review = (
             bool(missing)
             or any(not c.ok for c in self.checks)
-            or any(c < threshold for c in self.confidence.values())
+            or any(c < threshold for c in confidence.values())
         )
         return Extraction(
             doc_type=self.doc_type,
             fields=dict(self.fields),
-            confidence=dict(self.confidence),
+            confidence=confidence,
             checks=list(self.checks),
             missing=missing,
             needs_review=needs_review,

@@ -80,14 +80,18 @@ class Line:
             pos = at + len(wt)
         return cls(text, ocr.confidence, words)
 
-    def span_confidence(self, start: int, end: int) -> float:
-        """OCR confidence of the words in text[start:end]: a value read well keeps its
+    def span_confidences(self, start: int, end: int) -> list[float]:
+        """OCR confidence of each word in text[start:end]: a value read well keeps its
         confidence even when OCR garbled the label beside it on the same line."""
         confs = [
             c for ws, we, c in self.words
             if any(ch.isalnum() for ch in self.text[max(ws, start) : min(we, end)])
         ]
-        return sum(confs) / len(confs) if confs else self.confidence
+        return confs or [self.confidence]
+
+    def span_confidence(self, start: int, end: int) -> float:
+        confs = self.span_confidences(start, end)
+        return sum(confs) / len(confs)
 
 
 @dataclass
@@ -119,6 +123,8 @@ class Value:
     lines: list[int]
     confidence: float  # mean OCR confidence of the words the value came from
     label_score: float  # how well the label matched, 0..1 (1 when no label was needed)
+    # The least sure of those words: one misread word in a long address hardly moves the mean.
+    min_confidence: float | None = None
 
     @property
     def text(self) -> str:
@@ -355,7 +361,8 @@ class Doc:
 
     def make_value(self, pieces: list[Piece], label_score: float) -> Value:
         conf = sum(self.lines[p.line].span_confidence(p.start, p.end) for p in pieces) / len(pieces)
-        return Value([p.text for p in pieces], [p.line for p in pieces], conf, label_score)
+        least = min(min(self.lines[p.line].span_confidences(p.start, p.end)) for p in pieces)
+        return Value([p.text for p in pieces], [p.line for p in pieces], conf, label_score, least)
 
     def line_value(self, i: int, label_score: float, start: int = 0, end: int | None = None,
                    text: str | None = None) -> Value:

@@ -204,6 +204,10 @@ def _repair_name_line(s: str) -> str:
         if not p or p.startswith("<"):
             fixed.append(p)
             continue
+        if len(p) > 2 and p.endswith("K") and not is_syllable(p) and is_syllable(p[:-1]):
+            # "TOANK<<<": the first filler after a name, half hidden by the last letter, reads as K
+            fixed.append(_as_alpha(p[:-1]) + "<")
+            continue
         fixed.append(_as_alpha(_repair_word(p)))
     return "".join(fixed)
 

@@ -9,6 +9,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from extraction.addresses import province_names
+from extraction.lexicon import unknown_words
 from extraction.names import is_syllable
 from extraction.normalize import fold
 
@@ -31,6 +32,7 @@ def _province_words() -> list[list[str]]:
 _ABBREVIATION = re.compile(r"^([a-z]|tp|tx|tt|kp|tdp|kdt|kdc|ccn|kcn|hcm|tphcm|ea)$")
 UNKNOWN_PROVINCE = 0.8  # no province at the end: the address is likely cut or garbled
 ODD_WORD = 0.9  # each word that is neither Vietnamese nor a number nor an abbreviation
+UNKNOWN_WORD = 0.93  # each word shaped like Vietnamese but not in the lexicon
 CUT_WORD = 0.8
 
 
@@ -83,7 +85,9 @@ def text_quality(text: str) -> float:
     """1.0 for text made of Vietnamese words; lower for each word OCR seems to have garbled,
     and lower still when the last word is one (the value was likely cut: "Ủy ban nh")."""
     words = re.findall(r"\w+", text)
-    quality = ODD_WORD ** odd_words(text)
+    odd = odd_words(text)
+    # Words that pass the syllable pattern but are not spelled so ("Sõ", "Khù"): a wrong tone mark.
+    quality = ODD_WORD ** odd * UNKNOWN_WORD ** max(0, unknown_words(text) - odd)
     if words and _odd(words[-1]) and len(words[-1]) > 1:
         quality *= CUT_WORD
     return max(0.5, quality)

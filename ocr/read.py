@@ -12,6 +12,7 @@ from sohoa.config import PreprocessOptions
 from sohoa.models import OcrLine, PageText
 
 from . import preprocess as pp
+from .codes import SMALL_PAGE_PIXELS, find_qr_codes
 from .engine import OcrEngine
 from .mrz import reread_mrz
 
@@ -162,6 +163,7 @@ def read_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions,
                         engine=raw.text_layer_engine or "pdf text layer", lines=raw.text_lines)
         return PageResult(text=text, cleaned=None)
     prep = prepare(raw, opts)
+    codes = read_codes(raw, prep)
     used = engine
     reading = read_upright(prep.grey, engine, opts)
     security_print = prep.patterned and not prep.photographed
@@ -184,9 +186,23 @@ def read_page(raw: RawPage, engine: OcrEngine, opts: PreprocessOptions,
     text = PageText(page=raw.number, width=w, height=h, source="ocr",
                     engine=f"{used.name} {next(iter(versions.values()))}",
                     rotation=reading.rotation, skew=round(reading.skew, 2), photographed=prep.photographed,
-                    lines=reading.lines,
+                    lines=reading.lines, codes=codes,
                     to_original=to_original(prep.grey.shape, prep.forward, reading.rotation, reading.skew))
     return PageResult(text=text, cleaned=reading.page)
+
+
+def read_codes(raw: RawPage, prep: Prepared) -> list[str]:
+    """QR codes on the page, looked for on the cleaned page (straightened, guilloche whitened:
+    on cards as many decode there as on the page as received, at a third of the time), and for
+    a card-sized photo that gave none also on the photo as received, which decodes some the
+    cleaned page does not. Scans and large pages are not searched twice: it never helped scans,
+    and a second pass would cost every A4 page without a code ~30-50 ms more. Measured with
+    bench/qr.py, docs/ocr.md "QR code"."""
+    codes = find_qr_codes(prep.grey)
+    if (not codes and prep.photographed and raw.image is not None
+            and raw.image.width * raw.image.height <= SMALL_PAGE_PIXELS):
+        codes = find_qr_codes(pp.to_grey(raw.image))
+    return codes
 
 
 def mean_confidence(lines: list[OcrLine]) -> float:

@@ -119,7 +119,11 @@ class Settings(BaseSettings):
     paddle: PaddleOptions = PaddleOptions()
     preprocess: PreprocessOptions = PreprocessOptions()
     limits: Limits = Limits()
-    review_threshold: float = 0.80
+    # Field confidences are calibrated into probabilities of being right (extraction/calibration.py,
+    # fitted by bench/calibrate.py); false reports the parsers' raw scores, which is what a fit needs.
+    calibrate: bool = True
+    calibration_file: Path | None = None  # default: extraction/calibration.json
+    review_threshold: float | None = None  # fields below it go to a person; default: the calibration's
 
     @property
     def db_url(self) -> str:

@@ -77,6 +77,8 @@ class PageText(Model):
     # The page's outline was found at a slant on a contrasting surface (a phone photo) and straightened.
     photographed: bool = False
     lines: list[OcrLine] = Field(default_factory=list)
+    # Texts of the QR codes decoded on the page (chip ID cards carry one); personal data.
+    codes: list[str] = Field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -91,7 +93,8 @@ class PageText(Model):
 
 # --------------------------------------------------------------------------- extraction
 DocType = Literal[
-    "cccd", "cccd_back", "cmnd", "birth_certificate", "official_letter", "business_registration", "unknown"
+    "cccd", "cccd_back", "cmnd", "birth_certificate", "official_letter", "business_registration",
+    "marriage_certificate", "residence_form", "unknown"
 ]
 
 
@@ -100,6 +103,31 @@ class Check(Model):
     rule: str
     ok: bool
     detail: str | None = None
+
+
+Level = Literal["ward", "district", "province", "none"]
+
+
+class ResolvedAddress(Model):
+    """A printed address mapped to the official units, before and after 1 July 2025
+    (extraction/addresses.py)."""
+
+    printed: str
+    street: str | None = None  # the part below the ward, as printed
+    ward: str | None = None  # legacy (pre-1 July 2025) official names and codes
+    ward_code: str | None = None
+    district: str | None = None
+    district_code: str | None = None
+    province: str | None = None
+    province_code: str | None = None
+    province_2025: str | None = None  # the two-level units in force since 1 July 2025
+    province_2025_code: str | None = None
+    ward_2025: str | None = None
+    ward_2025_code: str | None = None
+    # The old ward was split among several new ones; ward_2025 is the package's default pick.
+    ward_2025_split: bool = False
+    level: Level = "none"
+    confidence: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
 class Extraction(Model):
@@ -163,6 +191,9 @@ class ResultObject(Model):
     missing: list[str] = Field(default_factory=list)
     needs_review: bool = False
     verification: Verification = Field(default_factory=lambda: Verification(status="not_checked"))
+    # Address fields resolved to official units, the pre-2025 ones and those since 1 July 2025,
+    # beside the printed form kept in `fields` (an extension of the contract; docs/addresses.md).
+    places: dict[str, ResolvedAddress] = Field(default_factory=dict)
     text: str = ""
     result_code: str | None = None
     provenance: str | None = None

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import cv2
 from sqlalchemy import select
 
+from extraction.addresses import resolve_places
 from extraction.dossier import cross_check
 from extraction.extract import extract
 from extraction.normalize import fold
@@ -234,9 +235,11 @@ def _extract_document(ctx: _Context, pages: list[PageResult]) -> _Extracted:
     steps.steps = [st for st in ctx.recorder.steps
                    if not st.step.startswith("read_page_") or int(st.step.rsplit("_", 1)[1]) in numbers]
 
+    cal = ctx.svc.calibration
     with steps.step("extract", software={"sohoa.extraction": __version__},
-                           inputs={"text": sha256(text.encode())}) as out:
-        ex = extract([p.text for p in pages])
+                    parameters={"review_threshold": cal.threshold, "calibration": cal.fitted_on or "none"},
+                    inputs={"text": sha256(text.encode())}) as out:
+        ex = extract([p.text for p in pages], calibration=cal)
         out["fields"] = sha256(json.dumps(ex.fields, sort_keys=True, ensure_ascii=False).encode())
     return _Extracted(pages, steps, ex)
 
@@ -252,7 +255,7 @@ def _finish_document(ctx: _Context, doc: _Extracted, ex: Extraction) -> ResultOb
             out["fields"] = sha256(json.dumps(ex.fields, sort_keys=True, ensure_ascii=False).encode())
 
     with steps.step("verify", parameters={"record_source": "registry"}) as out:
-        ver = verify(ex, lambda n: registry.lookup(svc.sessions, n))
+        ver = verify(ex, lambda n: registry.lookup(svc.sessions, n), threshold=svc.calibration.threshold)
         out["verification"] = sha256(ver.model_dump_json().encode())
 
     result_code = make_result_code(document_id, ctx.branch)
@@ -261,7 +264,7 @@ def _finish_document(ctx: _Context, doc: _Extracted, ex: Extraction) -> ResultOb
         source=Source(file=row.name, sha256=row.sha256, pages=numbers, branch=ctx.branch),
         doc_type=ex.doc_type, fields=ex.fields, confidence=ex.confidence, checks=ex.checks + ver.checks,
         missing=ex.missing, needs_review=ex.needs_review or any(not c.ok for c in ver.checks if c.rule != "agrees_with_registry"),
-        verification=ver, text=text, result_code=result_code,
+        verification=ver, places=resolve_places(ex.fields), text=text, result_code=result_code,
         provenance=f"sohoa://{result_key(result_code, 'provenance.json')}",
     )
     _store_document(ctx, result, pages, steps)

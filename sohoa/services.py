@@ -46,6 +46,19 @@ class Services:
         n = pool_size(self.settings.ocr_workers)
         return PagePool(self.settings, n) if n > 1 else None
 
+    @cached_property
+    def calibration(self):  # noqa: ANN201 - Calibration | None
+        """How field scores become probabilities, and the review threshold; None: raw scores."""
+        from extraction.calibration import DEFAULT_PATH, Calibration, load
+
+        if not self.settings.calibrate:
+            cal = Calibration()  # scores as they are, the parsers' own threshold
+        else:
+            cal = load(self.settings.calibration_file or DEFAULT_PATH)
+        if self.settings.review_threshold is not None:
+            cal = cal.model_copy(update={"threshold": self.settings.review_threshold})
+        return cal
+
     def close(self) -> None:
         if "page_pool" in self.__dict__ and self.page_pool is not None:
             self.page_pool.close()

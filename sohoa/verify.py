@@ -3,6 +3,11 @@
 Statuses exactly as the field contract defines them: match / mismatch / not_found / not_checked.
 An address that differs only in form (old three-level vs post-2025 two-level units) is a check,
 never a mismatch.
+
+"Mismatch" tells a desk that the citizen's paper contradicts the state's record, so it is only said
+of fields read with confidence. A field OCR was unsure of that differs from the record the way a
+misreading would (tone marks only, a stray word, one digit of a date) is listed in `checks`
+instead, and the document goes to a person, who sees both values.
 """
 
 from __future__ import annotations
@@ -11,11 +16,15 @@ import unicodedata
 from collections.abc import Callable
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Hamming
+
+from extraction.normalize import fold
 
 from .models import Check, Extraction, Verification
 
-# Document types that describe one citizen whose id_number keys the registry.
-PERSON_DOCUMENTS = {"cccd", "cccd_back", "cmnd", "birth_certificate"}
+# Document types that describe one citizen whose id_number keys the registry (the residence
+# form CT01: its declarant). A marriage certificate carries two people and is not checked.
+PERSON_DOCUMENTS = {"cccd", "cccd_back", "cmnd", "birth_certificate", "residence_form"}
 COMPARED = ("full_name", "date_of_birth", "sex")
 
 
@@ -23,7 +32,20 @@ def _norm(value: object) -> str:
     return " ".join(unicodedata.normalize("NFC", str(value)).casefold().split())
 
 
-def verify(extraction: Extraction, lookup: Callable[[str], dict | None], source: str = "registry") -> Verification:
+def misread_like(field: str, read: str, recorded: str) -> bool:
+    """Whether `read` could be `recorded` misread by OCR (not a different person's data)."""
+    if field == "full_name":
+        a, b = fold(read).split(), fold(recorded).split()
+        # lost tone marks, or a word of the next line glued on / a word lost
+        return a == b or (min(len(a), len(b)) >= 2 and (set(a) <= set(b) or set(b) <= set(a)))
+    if field == "date_of_birth":
+        return len(read) == len(recorded) and Hamming.distance(read, recorded) <= 1
+    return False
+
+
+def verify(extraction: Extraction, lookup: Callable[[str], dict | None], source: str = "registry",
+           threshold: float = 0.8) -> Verification:
+    """`threshold`: the review threshold; fields below it were read with doubt."""
     if extraction.doc_type not in PERSON_DOCUMENTS:
         return Verification(status="not_checked", record_source=None)
     id_number = extraction.fields.get("id_number")
@@ -34,9 +56,17 @@ def verify(extraction: Extraction, lookup: Callable[[str], dict | None], source:
     record = lookup(id_number)
     if record is None:
         return Verification(status="not_found", record_source=source)
-    mismatched = [f for f in COMPARED
-                  if extraction.fields.get(f) and record.get(f) and _norm(extraction.fields[f]) != _norm(record[f])]
+    mismatched: list[str] = []
     checks: list[Check] = []
+    for f in COMPARED:
+        read, recorded = extraction.fields.get(f), record.get(f)
+        if not read or not recorded or _norm(read) == _norm(recorded):
+            continue
+        if extraction.confidence.get(f, 1.0) < threshold and misread_like(f, str(read), str(recorded)):
+            checks.append(Check(field=f, rule="registry_differs_where_unsure", ok=False,
+                                detail="read with low confidence; differs from the record as a misreading would"))
+        else:
+            mismatched.append(f)
     for f in ("place_of_residence",):
         doc_val, reg_val = extraction.fields.get(f), record.get(f)
         if doc_val and reg_val:

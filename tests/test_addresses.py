@@ -218,3 +218,20 @@ def test_card_field_is_corrected_with_lower_confidence() -> None:
     put_address(d, "clean", Value(["Phường Dịch Vọng, Quận Cầu Giấy,", "Thành phố Hà Nội"], [0, 1], 1.0, 1.0))
     assert d.fields["misread"] == d.fields["clean"] == "Phường Dịch Vọng, Quận Cầu Giấy, Thành phố Hà Nội"
     assert d.confidence["misread"] < d.confidence["clean"]
+
+
+def test_result_places_resolve_address_fields_only() -> None:
+    from extraction.addresses import resolve_places
+
+    places = resolve_places({
+        "full_name": "Nguyễn Văn Bình",
+        "place_of_residence": "Số 12 đường Yersin, Phường Phú Cường, thành phố Thủ Dầu Một, tỉnh Bình Dương",
+        "date_of_birth": "1987-03-12",
+        "place_of_origin": "xxxx yyyy",  # resolves to nothing: left out, not an empty record
+    })
+    assert list(places) == ["place_of_residence"]
+    p = places["place_of_residence"]
+    assert (p.street, p.ward, p.district, p.province) == (
+        "Số 12 đường Yersin", "Phường Phú Cường", "Thành phố Thủ Dầu Một", "Tỉnh Bình Dương")
+    # Bình Dương merged into Hồ Chí Minh City on 1 July 2025; the ward is now named after the old city
+    assert (p.ward_2025, p.province_2025) == ("Phường Thủ Dầu Một", "Thành phố Hồ Chí Minh")

@@ -50,7 +50,8 @@ def test_every_type_clean_fields(svc, clean_corpus) -> None:
     (bench/accuracy.py measures how often)."""
     truth, got = run_corpus(svc, clean_corpus)
     assert {t["doc_type"] for t in truth} == {"cccd", "cccd_back", "cmnd", "birth_certificate",
-                                              "official_letter", "business_registration"}
+                                              "official_letter", "business_registration",
+                                              "marriage_certificate", "residence_form"}
     wrong, total = {}, 0
     for t in truth:
         r = got.get((t["file"], tuple(t.get("pages", [1]))))

@@ -103,3 +103,22 @@ def test_digit_misreads_repaired_from_vietnamese_card_redundancy(read: list[str]
 def test_letter_read_twice_in_name() -> None:
     m = _parse([*GOOD[:2], "NGUYEN<<KHANH<MAII<<<<<<<<<<<<"])
     assert m.lines[2] == "NGUYEN<<KHANH<MAI<<<<<<<<<<<<<"
+
+
+def test_first_filler_read_as_k_after_a_name() -> None:
+    from extraction.mrz import _repair_name_line
+
+    assert _repair_name_line("PHAM<<ANH<TOANK<<<<<<<<<<<<<<<") == "PHAM<<ANH<TOAN<<<<<<<<<<<<<<<<"
+    # a K that belongs to the word stays ("KHANH" is a syllable; "BK" is too short to judge)
+    assert _repair_name_line("VO<<KHANH<DIEM<<<<<<<<<<<<<<<<") == "VO<<KHANH<DIEM<<<<<<<<<<<<<<<<"
+
+
+def test_garbled_mrz_line_is_still_sent_to_the_mrz_reread() -> None:
+    """Symbols outside the MRZ alphabet ("@Ø" for "00") are what the restricted re-read fixes,
+    so they must not stop a line from being recognised as MRZ."""
+    from ocr.mrz import looks_like_mrz
+
+    assert looks_like_mrz("@Ø674191M460607199VNM<<<<<<<<<<<3")
+    assert looks_like_mrz("IDVNM2006856708074200685670<<<")
+    assert not looks_like_mrz("Số 12 đường Yersin, Phường Phú Cường <<")
+    assert not looks_like_mrz("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")

@@ -35,13 +35,16 @@ from extraction.normalize import (
         ("1987-03-12", "1987-03-12"),
         ("19/08I1966", "1966-08-19"),
         ("2710911970", "1970-09-27"),
+        ("Date of birth: 1811/1957", "1957-11-18"),  # one slash lost
+        ("18/111957", "1957-11-18"),
     ],
 )
 def test_norm_date(raw: str, iso: str) -> None:
     assert norm_date(raw) == iso
 
 
-@pytest.mark.parametrize("raw", ["31/02/1990", "Không thời hạn", "", "12/13/1987", "181/UBND-KSTTHC"])
+@pytest.mark.parametrize("raw", ["31/02/1990", "Không thời hạn", "", "12/13/1987", "181/UBND-KSTTHC",
+                                 "1811/UBND-VP", "1813/1957"])
 def test_norm_date_rejects(raw: str) -> None:
     assert norm_date(raw) is None
 

@@ -19,7 +19,7 @@ from PIL import Image, ImageFilter
 from stdnum.vn import mst
 
 from sohoa.synth import data, mrz
-from sohoa.synth.corpus import generate_corpus
+from sohoa.synth.corpus import TEXT_PDF_TEMPLATES, generate_corpus
 from sohoa.synth.degrade import degrade
 from sohoa.synth.people import Address, random_person, tax_code
 from sohoa.synth.render import (CARD_TEMPLATES, TEMPLATES, RenderedDoc, render_document,
@@ -92,9 +92,18 @@ CONTRACT = {
     "business_registration": {"enterprise_code", "company_name", "head_office_address",
                               "charter_capital_vnd", "legal_representative",
                               "legal_representative_id_number", "first_registration_date"},
+    "marriage_certificate": {f"{who}_{what}" for who in ("husband", "wife")
+                             for what in ("name", "date_of_birth", "ethnicity", "nationality",
+                                          "residence", "id_number")}
+                            | {"registration_place", "registration_date", "registration_number",
+                               "registration_book"},
+    "residence_form": {"addressed_to", "full_name", "date_of_birth", "sex", "id_number", "phone",
+                       "email", "head_of_household_name", "relationship_to_head",
+                       "head_of_household_id_number", "request", "declaration_date"},
 }
 DATE_FIELDS = {"date_of_birth", "date_of_expiry", "date_of_issue", "registration_date",
-               "issue_date", "first_registration_date"}
+               "issue_date", "first_registration_date", "husband_date_of_birth",
+               "wife_date_of_birth", "declaration_date"}
 
 
 def person(**values):
@@ -361,7 +370,8 @@ def test_generate_corpus_writes_openable_files_and_truth(tmp_path):
     lines = (tmp_path / "truth.jsonl").read_text("utf-8").splitlines()
     truth = [json.loads(line) for line in lines]
     assert truth == json.loads(json.dumps(rows))
-    assert len(rows) == len(TEMPLATES) * 2 + 3 * 2 + 3  # singles, dossier as PDF + TIFF, text PDFs
+    # singles, dossier as PDF + TIFF, text PDFs
+    assert len(rows) == len(TEMPLATES) * 2 + 3 * 2 + len(TEXT_PDF_TEMPLATES)
     pages: dict[str, int] = {}
     for row in rows:
         assert list(row)[:1] == ["file"]

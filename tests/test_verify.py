@@ -38,3 +38,24 @@ def test_not_found_and_not_checked() -> None:
     assert verify(ex(id_number="079093762295"), lookup).status == "not_found"
     assert verify(ex(full_name="Ai Đó"), lookup).status == "not_checked"
     assert verify(Extraction(doc_type="official_letter", fields={"document_number": "1/UBND"}), lookup).status == "not_checked"
+
+
+def test_unsure_misreading_is_a_check_not_a_mismatch() -> None:
+    """A name read without its tone marks, with low confidence, is not the citizen's paper
+    contradicting the record: it is listed for a person to confirm."""
+    doubtful = Extraction(doc_type="cccd", fields={"id_number": "074187001234", "full_name": "Nguyễn Thi Hông Nhung",
+                                                   "date_of_birth": "1987-03-13"},
+                          confidence={"full_name": 0.4, "date_of_birth": 0.5})
+    v = verify(doubtful, lookup, threshold=0.8)
+    assert v.status == "match"
+    assert sorted(c.field for c in v.checks if c.rule == "registry_differs_where_unsure") == ["date_of_birth", "full_name"]
+
+
+def test_confident_or_unlike_differences_stay_mismatches() -> None:
+    confident = Extraction(doc_type="cccd", fields={"id_number": "074187001234", "full_name": "Nguyễn Thi Hông Nhung"},
+                           confidence={"full_name": 0.95})
+    assert verify(confident, lookup, threshold=0.8).mismatched_fields == ["full_name"]
+    other_name = Extraction(doc_type="cccd", fields={"id_number": "074187001234", "full_name": "Nguyễn Thị Hồng Trang",
+                                                     "date_of_birth": "1987-08-21"},
+                            confidence={"full_name": 0.3, "date_of_birth": 0.3})
+    assert verify(other_name, lookup, threshold=0.8).mismatched_fields == ["full_name", "date_of_birth"]

@@ -12,7 +12,9 @@ from extraction.parsers import (
     cccd,
     cccd_back,
     cmnd,
+    marriage_certificate,
     official_letter,
+    residence_form,
 )
 from sohoa.models import DocType
 
@@ -25,5 +27,7 @@ PARSERS: dict[DocType, Parser] = {
     "birth_certificate": birth_certificate.parse,
     "official_letter": official_letter.parse,
     "business_registration": business_registration.parse,
+    "marriage_certificate": marriage_certificate.parse,
+    "residence_form": residence_form.parse,
 }
 

@@ -95,7 +95,8 @@ def parse(lines: list[Line]) -> Draft:
     place = doc.value("registration_place", lines=2, accept=is_text, look_ahead=1)
     if place is not None and len(place.parts) > 1 and not _wrapped(place.parts[0]):
         # The next line is not the rest of this one (OCR put another field's wrap there).
-        place = Value(place.parts[:1], place.lines[:1], place.confidence, place.label_score)
+        place = Value(place.parts[:1], place.lines[:1], place.confidence, place.label_score,
+                      place.min_confidence)
     put_text(d, "registration_place", place)
     if "registration_place" in d.fields and len(d.fields["registration_place"].split()) < 3:
         # "Ủy ban nhân dân <xã>", "Sở Tư pháp ...": a word or two is a cut-off reading.

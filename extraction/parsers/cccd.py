@@ -136,7 +136,8 @@ def parse(lines: list[Line]) -> Draft:
         put_date(d, "date_of_expiry", expiry)
     elif residence is not None and has_date(residence.text):
         # The expiry label was lost but its date sits among the residence lines.
-        put_date(d, "date_of_expiry", Value(residence.parts, residence.lines, residence.confidence, 0.0))
+        put_date(d, "date_of_expiry", Value(residence.parts, residence.lines, residence.confidence, 0.0,
+                                                 residence.min_confidence))
     elif "date_of_expiry" in d.expected:
         put_date(d, "date_of_expiry", _expiry_fallback(doc, d))
 

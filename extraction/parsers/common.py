@@ -23,7 +23,8 @@ from extraction.normalize import (
     squash,
     title_word,
 )
-from extraction.places import address_quality, ends_in_province_unit, restore_province, text_quality
+from extraction.lexicon import unknown_words
+from extraction.places import UNKNOWN_WORD, address_quality, ends_in_province_unit, restore_province, text_quality
 
 # Quality factors (see fields.confidence): how far a value is from a clean, validated read.
 REPAIRED = 0.9  # look-alike characters were turned into digits
@@ -97,6 +98,7 @@ def put_name(d: Draft, name: str, v: Value | None) -> None:
         return
     quality = 1.0 if vietnamese_share(value) == 1.0 else UNUSUAL_NAME
     quality *= SURNAME_FIXED if fixed else 1.0
+    quality *= UNKNOWN_WORD ** unknown_words(value)
     d.put(name, value, v, quality=quality * (REPAIRED if cleaned else 1.0))
 
 

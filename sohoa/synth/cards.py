@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import math
 import random
+from datetime import date
 
-from . import mrz
+from . import mrz, qr
 from .people import Address, Person, dmy
 from .sheet import RED, Color, Drum, Guilloche, Linework, Rosette, Sheet, Waves, wrap
 from .fonts import text_width
@@ -98,12 +99,29 @@ def address_lines(addr: Address, font: str, size: float, width: float) -> list[s
     return wrap(full, font, size, width)
 
 
+# The QR code of chip cards: 1.4-1.8 cm on the real cards, in whole pixels a module.
+QR_MIN_SIDE = 1.4 / 2.54 * 300
+QR_MARGIN = 22  # from the card's right edge (and top edge on the 2021 front), ~2 mm
+# The 2021 chip front centres its header between the emblem and the QR code in the top right.
+CHIP_FRONT_HEADER_X = 500
+QR_BACK_TOP = 112  # on the 2024 back
+
+
+def _qr(sh: Sheet, p: Person, issued: date, top: float) -> None:
+    """The card's QR code, right-aligned, its top edge at `top`."""
+    modules = qr.matrix(qr.payload(p, issued))
+    module = qr.module_size(len(modules), QR_MIN_SIDE)
+    qr.draw(sh, CARD_W - QR_MARGIN - len(modules) * module, top, modules, module)
+
+
 def cccd_front_2021(p: Person, rng: random.Random) -> tuple[Sheet, dict]:
     sh = _card(rng, (226, 242, 231))
     _emblem_and_photo(sh)
-    _national_header(sh)
-    sh.text(640, 179, "CĂN CƯỚC CÔNG DÂN", "sans-bold", 35.5, fill=RED, anchor="m")
-    sh.text(640, 205, "Citizen Identity Card", "sans", 19.5, fill=RED, anchor="m")
+    cx = CHIP_FRONT_HEADER_X
+    _national_header(sh, cx)
+    sh.text(cx, 179, "CĂN CƯỚC CÔNG DÂN", "sans-bold", 35.5, fill=RED, anchor="m")
+    sh.text(cx, 205, "Citizen Identity Card", "sans", 19.5, fill=RED, anchor="m")
+    _qr(sh, p, p.cccd_issue_date, QR_MARGIN)
     lab, val, x = "serif", "dv-sans-bold", 321
     sh.text(x, 242, "Số / No.:", lab, 19.5)
     sh.text(431, 247, p.id_number, val, 27.5)
@@ -209,6 +227,8 @@ def cancuoc_back_2024(p: Person, rng: random.Random) -> tuple[Sheet, dict]:
     issued = dmy(p.cancuoc_issue_date)
     sh.text(40, y + 6, f"Ngày, tháng, năm cấp / Date of issue: {issued}", lab, 19.7)
     sh.text(40, y + 38, "BỘ CÔNG AN / MINISTRY OF PUBLIC SECURITY", "sans-bold", 19.9)
+    # On the right under the first residence line, the only line that reaches that far.
+    _qr(sh, p, p.cancuoc_issue_date, QR_BACK_TOP)
     fields = {
         "date_of_issue": p.cancuoc_issue_date.isoformat(),
         "place_of_residence": p.place_of_residence.full(),

@@ -27,7 +27,8 @@ from .degrade import PHOTO_DPI, degrade
 from .people import Person, random_person
 from .render import TEMPLATES, RenderedDoc, render_document, write_text_pdf
 
-TEXT_PDF_TEMPLATES = ("official_letter", "business_registration", "birth_certificate")
+TEXT_PDF_TEMPLATES = ("official_letter", "business_registration", "birth_certificate",
+                      "marriage_certificate", "residence_form")
 _LOSSLESS = ("png", "pdf", "tiff")  # formats a clean page is stored in
 _LOSSY = ("jpg", "pdf", "tiff")  # formats a scanned or photographed page is stored in
 _WEIGHT = {"png": 6, "jpg": 6, "pdf": 3, "tiff": 1}  # plain images are what desks mostly upload
@@ -184,9 +185,10 @@ def generate_corpus(out_dir: Path, n_per_template: int, levels: list[str], seed:
 
 
 def _write_registry(out_dir: Path, rows: list[dict], people: list[Person], seed: int) -> None:
-    """Registry of the people on ID fronts and birth certificates: ~75% agree, ~15% differ on one
-    field, ~10% are missing; `expected_verification.json` says which status each document gets."""
-    checked = [r for r in rows if r["doc_type"] in ("cccd", "birth_certificate")]
+    """Registry of the people on ID fronts, birth certificates and residence forms (CT01, the
+    declarant): ~75% agree, ~15% differ on one field, ~10% are missing;
+    `expected_verification.json` says which status each document gets."""
+    checked = [r for r in rows if r["doc_type"] in ("cccd", "birth_certificate", "residence_form")]
     status: dict[int, str] = {}
     records = []
     for idx in sorted({r["person"] for r in checked}):

@@ -173,3 +173,46 @@ COMPANY_BRANDS = ["SÔNG BÉ", "THUẬN AN", "PHÚ CƯỜNG", "HOÀNG LONG", "MI
                   "BÌNH MINH", "TRƯỜNG THÀNH", "VIỆT ĐỨC"]
 CHARTER_CAPITALS = [100_000_000, 500_000_000, 1_000_000_000, 2_000_000_000, 3_500_000_000,
                     5_000_000_000, 10_000_000_000, 15_000_000_000, 50_000_000_000, 120_000_000_000]
+
+# Residence declarations (form CT01) and marriage certificates
+MOBILE_PREFIXES = ["032", "033", "034", "035", "036", "037", "038", "039", "070", "076", "077",
+                   "078", "079", "081", "082", "083", "084", "085", "086", "088", "089", "090",
+                   "091", "093", "094", "096", "097", "098"]
+EMAIL_DOMAINS = ["gmail.com", "gmail.com", "gmail.com", "yahoo.com", "yahoo.com.vn",
+                 "outlook.com"]
+# "Nội dung đề nghị": what the declarant asks for ({address}: the place; {head}: "ông/bà" + name)
+RESIDENCE_REQUESTS = [
+    "Đăng ký thường trú vào hộ gia đình {head} tại {address}",
+    "Đăng ký thường trú tại {address}",
+    "Đăng ký tạm trú tại {address}",
+    "Gia hạn tạm trú tại {address}",
+    "Tách hộ tại địa chỉ {address}",
+    "Điều chỉnh thông tin về cư trú trong Cơ sở dữ liệu về cư trú",
+    "Xác nhận thông tin về cư trú",
+    "Khai báo thông tin về cư trú",
+]
+# Relationship of the declarant to the head of household, as people write it on CT01:
+# (printed, declarant's sex or None, head's sex or None, head's birth year minus the
+# declarant's: min, max, weight)
+HOUSEHOLD_RELATIONS = [
+    ("Chủ hộ", None, None, 0, 0, 25),
+    ("Con", None, None, -40, -20, 25),
+    ("Vợ", "Nữ", "Nam", -8, 2, 12),
+    ("Chồng", "Nam", "Nữ", -2, 8, 8),
+    ("Cháu", None, None, -60, -40, 6),
+    ("Em", None, None, -12, -1, 5),
+    ("Mẹ", "Nữ", None, 20, 35, 4),  # a parent living in the household of a grown child
+    ("Cha", "Nam", None, 20, 35, 3),
+    ("Con dâu", "Nữ", None, -35, -22, 3),
+    ("Người ở nhờ", None, None, -30, 30, 2),
+]
+# What a member changing with the declarant is to the household head
+MEMBER_RELATIONS = ["Con", "Con", "Con", "Vợ", "Chồng", "Cháu", "Em", "Mẹ", "Cha"]
+# "Giấy tờ tùy thân" on a marriage certificate ({id}: the 12-digit number, {issued}: d/m/y)
+IDENTITY_PAPERS = [
+    "Căn cước công dân số {id}",
+    "CCCD số {id}, cấp ngày {issued}",
+    "Căn cước công dân số {id}, cấp ngày {issued}, tại Cục Cảnh sát quản lý hành chính về trật tự xã hội",
+    "Căn cước số {id}, cấp ngày {issued}",
+    "Số định danh cá nhân: {id}",
+]

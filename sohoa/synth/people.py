@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from stdnum.vn import mst
@@ -220,3 +220,39 @@ def random_person(rng: random.Random) -> Person:
         cmnd_number=f"{rng.choice([1, 2, 3, 12, 15, 17, 18, 20, 23, 25, 26, 27, 28, 29, 36]):02d}"
                     f"{rng.randint(0, 9_999_999):07d}",
     )
+
+
+# --- the other people of a dossier paper (a spouse, a household head or member) -----------------
+def random_relative(rng: random.Random, sex: str, born_from: date, born_to: date,
+                    surname: str | None = None) -> Person:
+    """Another consistent person of the given sex, born between the two dates (and with the
+    given surname, as a father's children have); the id agrees with birth date and sex."""
+    other = random_person(rng)
+    surname, middle, given = random_name(rng, sex, surname)
+    dob = random_date(rng, born_from, max(born_from, born_to))
+    code = data.PROVINCES[other.birth_place.province]["code"]
+    return replace(other, surname=surname, middle=middle, given=given, sex=sex, date_of_birth=dob,
+                   id_number=id_number(code, sex, dob, rng))
+
+
+def phone_number(rng: random.Random) -> str:
+    """A Vietnamese mobile number: 10 digits, leading 0, a carrier prefix."""
+    return rng.choice(data.MOBILE_PREFIXES) + f"{rng.randint(0, 9_999_999):07d}"
+
+
+def email_address(rng: random.Random, p: Person) -> str:
+    """An address people write on forms, built from their name (lower case, no diacritics)."""
+    folded = [_ascii(w) for w in p.full_name.split()]
+    year = f"{p.date_of_birth.year % 100:02d}" if rng.random() < 0.5 else str(p.date_of_birth.year)
+    user = rng.choice([
+        "".join(folded) + year,
+        folded[-1] + "." + folded[0] + year,
+        folded[-1] + "".join(w[0] for w in folded[:-1]) + year,
+        "".join(folded[-2:]) + str(rng.randint(1, 999)),
+    ])
+    return f"{user}@{rng.choice(data.EMAIL_DOMAINS)}"
+
+
+def _ascii(word: str) -> str:
+    s = unicodedata.normalize("NFD", word.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in s if not unicodedata.combining(c)).lower()

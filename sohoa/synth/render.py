@@ -12,7 +12,7 @@ from typing import Callable
 
 from PIL import Image
 
-from . import cards, pages
+from . import cards, forms, pages
 from .people import Person
 from .sheet import Sheet, rasterize, write_pdf
 
@@ -35,6 +35,8 @@ TEMPLATES: dict[str, Template] = {
     "official_letter": Template("official_letter", None, pages.official_letter, 200),
     "business_registration": Template("business_registration", None, pages.business_registration,
                                       200),
+    "marriage_certificate": Template("marriage_certificate", None, forms.marriage_certificate, 200),
+    "residence_form": Template("residence_form", None, forms.residence_form, 200),
 }
 CARD_TEMPLATES = [t for t, spec in TEMPLATES.items() if spec.build.__module__.endswith("cards")]
 
