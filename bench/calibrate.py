@@ -40,6 +40,7 @@ def main() -> None:
     ap.add_argument("--levels", default="clean,scan,photo")
     ap.add_argument("--recall", type=float, default=0.95, help="review recall the threshold must reach")
     ap.add_argument("--types", help="fit on these doc types only (comma-separated)")
+    ap.add_argument("--fitted-on", help="how the dumps were made, recorded in the calibration file")
     ap.add_argument("--out", type=Path, default=DEFAULT_PATH)
     args = ap.parse_args()
     dumps = list(args.dumps)
@@ -51,13 +52,13 @@ def main() -> None:
     if args.types:
         records = [r for r in records if r["doc_type"] in args.types.split(",")]
     how = args.seeds and f"bench/calibrate.py --seeds {args.seeds} --n {args.n} --levels {args.levels}"
-    cal = fit(records, args.recall, fitted_on=how or f"{len(dumps)} dumps, {len(records)} fields")
+    cal = fit(records, args.recall, fitted_on=args.fitted_on or how or f"{len(dumps)} dumps, {len(records)} fields")
     args.out.write_text(cal.model_dump_json(indent=1) + "\n", encoding="utf-8")
     wrong = [r for r in records if not r["ok"]]
     right = [r for r in records if r["ok"]]
 
     def flagged(r: dict) -> bool:
-        return r["confidence"] is None or cal.probability(r["field"], r["confidence"]) < cal.threshold
+        return r["confidence"] is None or cal.probability(r["field"], r["confidence"], r.get("got_type")) < cal.threshold
 
     print(f"{len(records)} fields ({len(wrong)} wrong) -> {args.out}; threshold {cal.threshold}")
     print(f"on the fitting data: review recall {sum(map(flagged, wrong)) / max(len(wrong), 1):.1%}, "

@@ -13,7 +13,9 @@ verification runs as in production. Fields compare exactly, after the contract's
 A field counts as *flagged for review* when a person would be shown it: it is missing, or its
 confidence is under the review threshold (a failed check lowers the confidence of the fields it
 involves, see extraction/fields.py). Review recall is the share of wrong fields flagged; the
-false-flag rate is the share of right fields flagged.
+false-flag rate is the share of right fields flagged; review precision is the share of flagged
+fields that were wrong. `--dump` also writes one line per document with its registry status
+(`<dump>.docs.jsonl`).
 """
 
 from __future__ import annotations
@@ -150,8 +152,8 @@ def report(pairs: list[tuple[dict, ResultObject | None]], records: list[dict], e
     levels = list(dict.fromkeys(r["level"] for r, _ in pairs))
     out = ["## Per level", "",
            "| level | docs | doc type | fields exact | docs all right | review recall | right fields flagged "
-           "| docs flagged | verification | CER | CER no marks | pages/min |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| review precision | docs flagged | verification | CER | CER no marks | pages/min |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for level in levels:
         lp = [(r, g) for r, g in pairs if r["level"] == level]
         lr = [x for x in records if x["level"] == level]
@@ -167,6 +169,7 @@ def report(pairs: list[tuple[dict, ResultObject | None]], records: list[dict], e
             f"| {pct(len(right), len(lr))} ({len(right)}/{len(lr)}) | {pct(docs_right, len(lp))} "
             f"| {pct(sum(x['flagged'] for x in wrong), len(wrong))} ({len(wrong)} wrong) "
             f"| {pct(sum(x['flagged'] for x in right), len(right))} "
+            f"| {pct(sum(x['flagged'] for x in wrong), sum(x['flagged'] for x in lr))} "
             f"| {pct(sum(g is not None and g.needs_review for _, g in lp), len(lp))} "
             f"| {pct(sum(verification_ok(e, g) for e, g in ver), len(ver))} ({len(ver)}) "
             f"| {pct(sum(e for e, _ in cer), sum(n for _, n in cer))} "
@@ -247,6 +250,14 @@ def main() -> None:
     pairs = [(r, g) for r, g in pairs if not args.types or r["doc_type"] in keep]
     if args.dump:
         args.dump.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in records), encoding="utf-8")
+        docs = [{"file": r["file"], "pages": r.get("pages", [1]), "level": r["level"], "doc_type": r["doc_type"],
+                 "expected_verification": expected_ver.get(verification_key(r)),
+                 "verification": g.verification.model_dump() if g else None,
+                 "unsure": {c.field: g.confidence.get(c.field) for c in g.checks
+                            if c.rule == "registry_differs_where_unsure"} if g else {}}
+                for r, g in pairs]
+        args.dump.with_suffix(".docs.jsonl").write_text(
+            "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in docs), encoding="utf-8")
     print(report(pairs, records, expected_ver, timing, threshold))
     if not args.no_addresses:
         print("\n" + address_report())

@@ -6,7 +6,7 @@
 
 For every generated page (sideways and upside-down ones included): CER, WER and CER without
 diacritics (order-independent: each printed line aligned to its best match in the OCR text, as
-in bench/accuracy.py), whether the page was turned upright correctly, seconds per page and
+in bench/fields.py), whether the page was turned upright correctly, seconds per page and
 pages per minute (one process, one core). The baseline is `tesseract IMAGE - -l vie`
 (OMP_THREAD_LIMIT=1) on the page as received. Multi-page dossiers and text-layer PDFs are left
 out: this measures reading, not splitting. Run it on an idle machine: timings share the CPU.
@@ -31,7 +31,7 @@ from rapidfuzz.distance import Levenshtein
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.accuracy import line_errors  # noqa: E402
+from bench.fields import line_errors  # noqa: E402
 from ingest.pages import iter_pages  # noqa: E402
 from ingest.sniff import sniff  # noqa: E402
 from ocr.read import read_page  # noqa: E402

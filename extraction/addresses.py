@@ -38,7 +38,7 @@ from rapidfuzz.distance import Levenshtein
 
 from extraction.kinds import field_kind
 from extraction.normalize import fold, nfc
-from sohoa.models import Level, ResolvedAddress  # with the contract models: it is part of the result
+from sohoa.models import ResolvedAddress  # with the contract models: it is part of the result
 
 # ----------------------------------------------------------------------------- package data
 

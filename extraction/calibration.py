@@ -24,6 +24,14 @@ from extraction.kinds import field_kind
 
 DEFAULT_PATH = Path(__file__).with_name("calibration.json")
 
+CARDS = {"cccd", "cccd_back", "cmnd"}
+
+
+def paper(doc_type: str | None) -> str:
+    """Cards (small print on security backgrounds) fail differently from A4 papers."""
+    return "card" if doc_type in CARDS else "page"
+
+
 class Curve(BaseModel):
     """A non-decreasing step map, evaluated by linear interpolation between its knots."""
 
@@ -41,8 +49,11 @@ class Calibration(BaseModel):
     threshold: float = 0.8  # a field whose probability is below this is shown to a person
     curves: dict[str, Curve] = Field(default_factory=dict)
 
-    def probability(self, field: str, score: float) -> float:
-        curve = self.curves.get(field_kind(field)) or self.curves.get("all")
+    def probability(self, field: str, score: float, doc_type: str | None = None) -> float:
+        """The most specific map fitted: paper and kind ("card.name"), kind ("name"), or all."""
+        kind = field_kind(field)
+        curve = (self.curves.get(f"{paper(doc_type)}.{kind}") or self.curves.get(kind)
+                 or self.curves.get("all"))
         return round(curve(score), 3) if curve else score
 
 
@@ -68,16 +79,20 @@ def isotonic(scores: list[float], ok: list[bool], prior: float = 1.0) -> tuple[l
     return xs, list(np.maximum.accumulate(ys))
 
 
-def fit(records: list[dict], recall_target: float = 0.95, min_kind: int = 40, fitted_on: str = "") -> Calibration:
-    """records: {"field", "confidence" (raw score, None when the field was not read), "ok"}.
-    Kinds with fewer than `min_kind` read fields use the map fitted on all fields."""
+def fit(records: list[dict], recall_target: float = 0.95, min_wrong: int = 10, fitted_on: str = "") -> Calibration:
+    """records: {"field", "confidence" (raw score, None when the field was not read), "ok",
+    "got_type" (the doc type the pipeline gave the paper)}.
+    A kind with fewer than `min_wrong` wrong fields read uses the map fitted on all fields: with
+    no errors to learn from, its own map would be flat and call every score certain."""
     read = [r for r in records if r["confidence"] is not None]
     curves: dict[str, Curve] = {}
     groups: dict[str, list[dict]] = {"all": read}
     for r in read:
-        groups.setdefault(field_kind(r["field"]), []).append(r)
+        kind = field_kind(r["field"])
+        groups.setdefault(kind, []).append(r)
+        groups.setdefault(f"{paper(r.get('got_type'))}.{kind}", []).append(r)
     for kind, rows in groups.items():
-        if kind != "all" and len(rows) < min_kind:
+        if kind != "all" and sum(not r["ok"] for r in rows) < min_wrong:
             continue
         x, y = isotonic([r["confidence"] for r in rows], [r["ok"] for r in rows])
         curves[kind] = Curve(x=x, y=y, n=len(rows), wrong=sum(not r["ok"] for r in rows))
@@ -92,9 +107,11 @@ def pick_threshold(cal: Calibration, records: list[dict], recall_target: float) 
     wrong = [r for r in records if not r["ok"]]
     if not wrong:
         return 0.5
-    probs = sorted({cal.probability(r["field"], r["confidence"]) for r in wrong if r["confidence"] is not None})
+    probs = sorted({cal.probability(r["field"], r["confidence"], r.get("got_type"))
+                    for r in wrong if r["confidence"] is not None})
     for t in [p + 1e-3 for p in probs] + [1.0]:
-        caught = sum(r["confidence"] is None or cal.probability(r["field"], r["confidence"]) < t for r in wrong)
+        caught = sum(r["confidence"] is None or cal.probability(r["field"], r["confidence"], r.get("got_type")) < t
+                     for r in wrong)
         if caught / len(wrong) >= recall_target:
             return round(t, 3)
     return 1.0

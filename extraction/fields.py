@@ -76,7 +76,7 @@ class Draft:
         confidence = dict(self.confidence)
         threshold = REVIEW_THRESHOLD
         if calibration is not None:
-            confidence = {k: calibration.probability(k, v) for k, v in confidence.items()}
+            confidence = {k: calibration.probability(k, v, self.doc_type) for k, v in confidence.items()}
             threshold = calibration.threshold
         missing = [f for f in self.expected if f not in self.fields]
         needs_review = (

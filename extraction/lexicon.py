@@ -6,6 +6,11 @@ The syllable pattern in extraction/names.py ignores tone marks, so "Sõ" for "S�
 `combine_tessdata` and `dawg2wordlist`), plus every word of the official administrative-unit
 names, which covers the southern and minority place names the word list lacks ("Giồng Trôm").
 
+Tesseract's list also holds Vietnamese typed without marks ("nguyen", "thuong"), which are not
+Vietnamese spelling: the diphthongs iê/yê and uô/ươ before a final are always written with their
+circumflex or horn. Words that break that rule are dropped from the list and counted as unknown,
+which is what catches a name OCR read without its marks ("Huyen" for "Huyền").
+
 A word missing from it is not proof of a misreading (rare given names are missing too), so it
 only lowers a field's confidence; the calibration (extraction/calibration.py) measures by how much
 it should.
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 import shutil
 import subprocess
 import tempfile
@@ -27,6 +33,17 @@ log = logging.getLogger(__name__)
 
 TESSDATA = (Path("/usr/share/tesseract-ocr/5/tessdata"), Path("/usr/share/tesseract-ocr/4.00/tessdata"),
             Path("/usr/share/tessdata"), Path("/usr/local/share/tessdata"))
+
+
+_TONES = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}  # huyền, sắc, ngã, hỏi, nặng
+# ie/ye and uo/ưo/uơ followed by a final or glide: written iê, yê, uô, ươ in Vietnamese.
+_UNMARKED_DIPHTHONG = re.compile(r"[iy]e[a-zđ]|uo[a-zđ]|ưo[a-zđ]|(?<!q)uơ[a-zđ]")  # "quới": qu + ơi
+
+
+def misspelled(word: str) -> bool:
+    """A word that breaks a rule of Vietnamese spelling regardless of its tone: "huyen", "thuong"."""
+    bare = "".join(c for c in unicodedata.normalize("NFD", word.lower()) if c not in _TONES)
+    return bool(_UNMARKED_DIPHTHONG.search(unicodedata.normalize("NFC", bare)))
 
 
 def tesseract_words(traineddata: Path) -> list[str]:
@@ -57,7 +74,7 @@ def words() -> frozenset[str]:
         return frozenset()
     from extraction.addresses import unit_name_words
 
-    return frozenset(nfc(w).lower() for w in listed) | unit_name_words()
+    return frozenset(w for w in (nfc(x).lower() for x in listed) if not misspelled(w)) | unit_name_words()
 
 
 def unknown_words(text: str) -> int:
@@ -65,4 +82,5 @@ def unknown_words(text: str) -> int:
     known = words()
     if not known:
         return 0
-    return sum(nfc(w).lower() not in known for w in re.findall(r"(?<![\w])[^\W\d_]{2,}(?![\w])", text))
+    return sum(nfc(w).lower() not in known or misspelled(w)
+               for w in re.findall(r"(?<![\w])[^\W\d_]{2,}(?![\w])", text))

@@ -1,7 +1,7 @@
 """A second, restricted reading of machine-readable-zone lines (ICAO 9303 TD1 on card backs).
 
 The general Vietnamese reading confuses MRZ characters (I/T, 0/9, 0/6); read again with only
-the MRZ alphabet, the same crop comes out right far more often (bench/accuracy.py). The
+the MRZ alphabet, the same crop comes out right far more often (bench/fields.py). The
 extraction stage still verifies every check digit.
 """
 

@@ -255,7 +255,8 @@ def _finish_document(ctx: _Context, doc: _Extracted, ex: Extraction) -> ResultOb
             out["fields"] = sha256(json.dumps(ex.fields, sort_keys=True, ensure_ascii=False).encode())
 
     with steps.step("verify", parameters={"record_source": "registry"}) as out:
-        ver = verify(ex, lambda n: registry.lookup(svc.sessions, n), threshold=svc.calibration.threshold)
+        ver = verify(ex, lambda n: registry.lookup(svc.sessions, n), threshold=svc.calibration.threshold,
+                     near=lambda n: registry.lookup_near(svc.sessions, n))
         out["verification"] = sha256(ver.model_dump_json().encode())
 
     result_code = make_result_code(document_id, ctx.branch)

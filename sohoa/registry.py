@@ -105,3 +105,13 @@ def lookup(sessions: sessionmaker, id_number: str) -> dict | None:
         if row is None:
             return None
         return RegistryRecord.model_validate(row, from_attributes=True).model_dump()
+
+
+def lookup_near(sessions: sessionmaker, id_number: str) -> list[dict]:
+    """Records whose id differs from `id_number` in exactly one digit: where a misread id would
+    have come from. One indexed query over the 9 x length candidates."""
+    candidates = [id_number[:i] + d + id_number[i + 1:] for i in range(len(id_number))
+                  for d in "0123456789" if d != id_number[i]]
+    with sessions() as s:
+        rows = s.query(RegistryRow).filter(RegistryRow.id_number.in_(candidates)).all()
+        return [RegistryRecord.model_validate(r, from_attributes=True).model_dump() for r in rows]

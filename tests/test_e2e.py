@@ -1,7 +1,7 @@
 """End to end: generated Vietnamese documents of every type through the whole pipeline.
 
 The generator (sohoa.synth) renders new people every seed, with scan-like damage and turned
-pages; fields are asserted exactly. Accuracy over many seeds is measured by bench/accuracy.py,
+pages; fields are asserted exactly. Accuracy over many seeds is measured by bench/fields.py,
 not here: these tests pin behaviour that must not regress.
 """
 
@@ -47,7 +47,7 @@ def scan_dossier(tmp_path_factory):
 def test_every_type_clean_fields(svc, clean_corpus) -> None:
     """Every type classified; ID numbers exact; nearly all other fields exact. Clean ID cards carry
     a guilloche background, so a tone mark in an address or an MRZ character can still go wrong
-    (bench/accuracy.py measures how often)."""
+    (bench/fields.py measures how often)."""
     truth, got = run_corpus(svc, clean_corpus)
     assert {t["doc_type"] for t in truth} == {"cccd", "cccd_back", "cmnd", "birth_certificate",
                                               "official_letter", "business_registration",

@@ -31,3 +31,12 @@ def test_real_words_and_place_names_are_known() -> None:
 def test_unknown_words_lower_text_quality() -> None:
     _need_lexicon()
     assert text_quality("Khù phố Đông Chiêu") < text_quality("Khu phố Đông Chiêu") == 1.0
+
+
+def test_words_typed_without_marks_are_misspelled() -> None:
+    """iê/yê and uô/ươ before a final always carry their marks, so a name OCR read bare is caught
+    even though Tesseract's word list holds such bare forms."""
+    for bare in ("Huyen", "Nguyen", "thuong", "Tien", "yeu", "nguoi"):
+        assert lexicon.misspelled(bare), bare
+    for word in ("Huyền", "Nguyễn", "thương", "Tiến", "yêu", "người", "Quới", "Khoa", "Giang", "Kiều"):
+        assert not lexicon.misspelled(word), word

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 
 from extraction.fields import Draft
 from extraction.labels import Doc, Label, Line, Value
-from extraction.normalize import fold
 from extraction.parsers.common import (
     first_fallback,
     has_date,
+    has_registry_number,
     has_sex,
     id_test,
     is_name,
@@ -19,9 +18,11 @@ from extraction.parsers.common import (
     put_date,
     put_id,
     put_name,
+    put_registry_number,
     put_nationality,
     put_sex,
     put_text,
+    wraps_mid_place,
 )
 
 FIELDS = ["full_name", "date_of_birth", "sex", "ethnicity", "nationality", "id_number", "father_name",
@@ -49,39 +50,11 @@ LABELS = [
 ]
 
 CUT_OFF = 0.6
-_NEEDS_NAME = {"tinh", "huyen", "xa", "phuong", "quan", "thanh", "pho", "thi", "tran", "dan", "ban", "nhan"}
-_REGISTRY_NUMBER = re.compile(r"[0-9OIl][0-9OIl./\-]*")
-
-
-def _number(text: str) -> str | None:
-    """Registration number or book as printed ("84", "05/1990"), look-alike letters repaired."""
-    m = _REGISTRY_NUMBER.search(text.replace(" ", ""))
-    if not m:
-        return None
-    value = m.group(0).translate(str.maketrans("OIl", "011")).strip("./-")
-    return value if any(c.isdigit() for c in value) else None
-
-
-def _has_number(text: str) -> bool:
-    return _number(text) is not None
-
-
-def _put_number(d: Draft, name: str, v: Value | None) -> None:
-    if v is not None:
-        d.put(name, _number(v.text), v)
-
-
-def _wrapped(line: str) -> bool:
-    """A line that stops mid-place: after a comma or a unit word that needs its name."""
-    words = fold(line).rstrip().split()
-    return line.rstrip().endswith(",") or bool(words) and words[-1] in _NEEDS_NAME
-
-
 def parse(lines: list[Line]) -> Draft:
     doc = Doc(lines, LABELS)
     d = Draft("birth_certificate", list(FIELDS))
-    _put_number(d, "registration_number", doc.value("registration_number", accept=_has_number))
-    _put_number(d, "registration_book", doc.value("registration_book", accept=_has_number))
+    put_registry_number(d, "registration_number", doc.value("registration_number", accept=has_registry_number))
+    put_registry_number(d, "registration_book", doc.value("registration_book", accept=has_registry_number))
     put_name(d, "full_name", doc.value("full_name", accept=is_name))
     put_date(d, "date_of_birth", doc.value("date_of_birth", accept=has_date))
     put_sex(d, "sex", doc.value("sex", accept=has_sex))
@@ -93,7 +66,7 @@ def parse(lines: list[Line]) -> Draft:
     put_name(d, "father_name", doc.value("father_name", accept=is_name))
     put_name(d, "mother_name", doc.value("mother_name", accept=is_name))
     place = doc.value("registration_place", lines=2, accept=is_text, look_ahead=1)
-    if place is not None and len(place.parts) > 1 and not _wrapped(place.parts[0]):
+    if place is not None and len(place.parts) > 1 and not wraps_mid_place(place.parts[0]):
         # The next line is not the rest of this one (OCR put another field's wrap there).
         place = Value(place.parts[:1], place.lines[:1], place.confidence, place.label_score,
                       place.min_confidence)

@@ -293,3 +293,33 @@ def printed_name_fallback(doc: Doc) -> Value | None:
         if i not in labelled and text.isupper() and looks_like_name(text):
             return doc.line_value(i, 0.0)
     return None
+
+
+# Registration numbers and books of civil-status papers: "84", "05/1990".
+_REGISTRY_NUMBER = re.compile(r"[0-9OIl][0-9OIl./\-]*")
+# Words after which a place name must follow on the next line ("..., huyện" + "Ý Yên").
+_NEEDS_NAME = {"tinh", "huyen", "xa", "phuong", "quan", "thanh", "pho", "thi", "tran", "dan", "ban", "nhan"}
+
+
+def registry_number(text: str) -> str | None:
+    """Registration number or book as printed ("84", "05/1990"), look-alike letters repaired."""
+    m = _REGISTRY_NUMBER.search(text.replace(" ", ""))
+    if not m:
+        return None
+    value = m.group(0).translate(str.maketrans("OIl", "011")).strip("./-")
+    return value if any(c.isdigit() for c in value) else None
+
+
+def has_registry_number(text: str) -> bool:
+    return registry_number(text) is not None
+
+
+def put_registry_number(d: Draft, name: str, v: Value | None) -> None:
+    if v is not None:
+        d.put(name, registry_number(v.text), v)
+
+
+def wraps_mid_place(line: str) -> bool:
+    """A line that stops mid-place: after a comma or a unit word that needs its name."""
+    words = fold(line).rstrip().split()
+    return line.rstrip().endswith(",") or bool(words) and words[-1] in _NEEDS_NAME

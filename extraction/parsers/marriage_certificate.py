@@ -49,6 +49,8 @@ from extraction.parsers.common import (
     put_address,
     put_date,
     put_name,
+    registry_number,
+    wraps_mid_place,
 )
 from extraction.places import ends_in_province_unit, ends_with_province, text_quality
 from sohoa.models import Check
@@ -89,8 +91,6 @@ ETHNIC_GROUPS = (
 )
 _ETHNIC = {re.sub(r"[^a-z]", "", fold(e)): e for e in ETHNIC_GROUPS}
 _ID_RUN = re.compile(r"[0-9OoQDIl|SBZ](?:[ .]?[0-9OoQDIl|SBZ])*")
-_REGISTRY_NUMBER = re.compile(r"[0-9OIl][0-9OIl./\-]*")
-_NEEDS_NAME = {"tinh", "huyen", "xa", "phuong", "quan", "thanh", "pho", "thi", "tran", "dan", "ban", "nhan"}
 # Words the pieces of a street part open with ("Số 12 đường ...", "Tổ 5", "khu phố 3").
 _STREET_OPENERS = {"so", "to", "khu", "ap", "thon", "xom", "ban", "buon", "khom", "kp", "lo", "can", "ngo",
                    "ngach", "hem", "kiet", "duong", "pho", "tdp", "cum", "doi", "khoi", "lang", "bon", "plei",
@@ -581,19 +581,6 @@ def _id_piece(doc: Doc, piece: Piece, raw: str) -> Piece:
     return Piece(piece.line, raw, at, at + len(raw)) if at >= 0 else piece
 
 
-def _number(text: str) -> str | None:
-    m = _REGISTRY_NUMBER.search(text.replace(" ", ""))
-    if not m:
-        return None
-    value = m.group(0).translate(str.maketrans("OIl", "011")).strip("./-")
-    return value if any(c.isdigit() for c in value) else None
-
-
-def _wrapped(line: str) -> bool:
-    words = fold(line).rstrip().split()
-    return line.rstrip().endswith(",") or bool(words) and words[-1] in _NEEDS_NAME
-
-
 def parse(lines: list[Line]) -> Draft:
     doc = _repeated_labels(Doc(lines, LABELS))
     d = Draft("marriage_certificate", list(FIELDS))
@@ -654,14 +641,14 @@ def parse(lines: list[Line]) -> Draft:
         v = doc.make_value([piece], ls)
         d.put(f"{who}_id_number", digits, v, quality=1.0 if re.fullmatch(r"[\d .]+", piece.text) else REPAIRED)
 
-    number = doc.value("registration_number", accept=lambda t: _number(t) is not None)
+    number = doc.value("registration_number", accept=lambda t: registry_number(t) is not None)
     if number is not None:
-        d.put("registration_number", _number(number.text), number)
-    book = doc.value("registration_book", accept=lambda t: _number(t) is not None)
+        d.put("registration_number", registry_number(number.text), number)
+    book = doc.value("registration_book", accept=lambda t: registry_number(t) is not None)
     if book is not None:
-        d.put("registration_book", _number(book.text), book)
+        d.put("registration_book", registry_number(book.text), book)
     place = doc.value("registration_place", lines=2, accept=is_text, look_ahead=1)
-    if place is not None and len(place.parts) > 1 and not _wrapped(place.parts[0]) \
+    if place is not None and len(place.parts) > 1 and not wraps_mid_place(place.parts[0]) \
             and (ends_with_province(place.parts[0]) or not ends_with_province(" ".join(place.parts))):
         place = replace(place, parts=place.parts[:1], lines=place.lines[:1])
     if place is not None:
