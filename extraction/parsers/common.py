@@ -23,7 +23,7 @@ from extraction.normalize import (
     squash,
     title_word,
 )
-from extraction.lexicon import unknown_words
+from extraction.lexicon import misspelled, unknown_words
 from extraction.places import UNKNOWN_WORD, address_quality, ends_in_province_unit, restore_province, text_quality
 
 # Quality factors (see fields.confidence): how far a value is from a clean, validated read.
@@ -96,7 +96,10 @@ def put_name(d: Draft, name: str, v: Value | None) -> None:
     value, fixed = fix_surname(value)
     if not value:
         return
-    quality = 1.0 if vietnamese_share(value) == 1.0 else UNUSUAL_NAME
+    # A word Vietnamese spelling rules out ("Huyen": iê written bare) is as sure a misreading
+    # as a word that is no syllable at all; names on these papers are printed with every mark.
+    spelled = vietnamese_share(value) == 1.0 and not any(misspelled(w) for w in value.split())
+    quality = 1.0 if spelled else UNUSUAL_NAME
     quality *= SURNAME_FIXED if fixed else 1.0
     quality *= UNKNOWN_WORD ** unknown_words(value)
     d.put(name, value, v, quality=quality * (REPAIRED if cleaned else 1.0))
