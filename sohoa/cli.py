@@ -24,6 +24,8 @@ app = typer.Typer(help="sohoa: digitise dossiers received at public-administrati
                   no_args_is_help=True, add_completion=False)
 records_app = typer.Typer(help="The existing electronic records that documents are verified against.")
 app.add_typer(records_app, name="records")
+db_app = typer.Typer(help="The metadata database (SQLite or PostgreSQL, SOHOA_DATABASE_URL).")
+app.add_typer(db_app, name="db")
 err = Console(stderr=True)
 out = Console()
 
@@ -131,6 +133,16 @@ def _print_table(results: list[ResultObject]) -> None:
         table.add_row(r.source.file, ",".join(map(str, r.source.pages)), r.doc_type, shown,
                       "yes" if r.needs_review else "", ver, r.result_code or "")
     out.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database to the newest schema (Alembic). The service also does this when it
+    opens the database; a deploy step may run it first, once, before starting many workers."""
+    from storage.migrate import current
+
+    svc = _services()  # opening the database migrates it
+    out.print(f"schema revision {current(svc.sessions.kw['bind'])}")
 
 
 @records_app.command("import")

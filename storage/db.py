@@ -107,7 +107,9 @@ def make_engine(url: str) -> Engine:
             cur.close()
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    Base.metadata.create_all(engine)
+    from storage.migrate import upgrade  # here: migrations import this module's models
+
+    upgrade(engine)
     return engine
 
 
