@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sohoa import __version__
 from sohoa.config import Settings, get_settings
+from sohoa.health import Readiness, readiness
 from sohoa.services import Services, build_services
 from workers.embedded import EmbeddedWorker
 
@@ -53,7 +54,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
         return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], response_model=Readiness,
+             responses={503: {"description": "a component is unavailable", "model": Readiness}})
+    def readyz(request: Request) -> JSONResponse:
+        """Readiness: database, object storage and (with a broker) the broker answer. 503 otherwise,
+        with the failing component named. No API key: it says nothing about documents."""
+        report = readiness(request.app.state.services)
+        return JSONResponse(report.model_dump(), status_code=200 if report.ready else 503)
 
     return app
 

@@ -95,3 +95,30 @@ def test_png_that_lies_about_itself_is_recorded_not_fatal(client: TestClient) ->
     batch = wait_done(client, r.json()["batch_id"])
     assert batch["items"][0]["state"] == "failed"
     assert batch["items"][0]["error"]["code"] == "corrupt_file"
+
+
+def test_readiness_checks_database_and_storage(client: TestClient, svc, monkeypatch) -> None:
+    r = client.get("/readyz")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["ready"] and set(body["components"]) == {"database", "storage"}  # no broker configured
+
+    def storage_down(*_a, **_k):
+        raise ConnectionError("connection refused")
+
+    monkeypatch.setattr(svc.store, "put", storage_down)
+    r = client.get("/readyz")
+    assert r.status_code == 503
+    comp = r.json()["components"]
+    assert comp["database"]["ok"] and not comp["storage"]["ok"]
+    assert "ConnectionError" in comp["storage"]["error"]
+
+
+def test_readiness_reports_an_unreachable_broker(settings) -> None:
+    from sohoa.health import readiness
+    from sohoa.services import build_services
+
+    svc = build_services(settings.model_copy(update={"broker_url": "redis://127.0.0.1:9/0"}))  # nothing listens on 9
+    report = readiness(svc)
+    assert not report.ready and not report.components["broker"].ok
+    assert report.components["database"].ok and report.components["storage"].ok
