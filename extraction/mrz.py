@@ -100,12 +100,16 @@ def clean(raw: str) -> str:
 
 
 def looks_like_mrz(raw: str) -> bool:
-    """An OCR line made (nearly) only of MRZ characters, of about MRZ length."""
+    """An OCR line made (nearly) only of MRZ characters, of about MRZ length. The OCR's restricted
+    re-read (ocr/mrz.py) uses the same test, so a line garbled with a few other symbols
+    ("@Ø674191M…") is both re-read and, after, parsed."""
     s = re.sub(r"\s+", "", raw.translate(_TRANSLATE_RAW))
     if not 20 <= len(s) <= 40:
         return False
     ok = sum(c.isupper() or c.isdigit() or c == "<" for c in s)
-    return ok / len(s) >= 0.85 and ("<" in s or sum(c.isdigit() for c in s) >= 12)
+    # Every TD1 line holds fillers or letters (ID, VNM, M/F, the name): a run of digits alone is
+    # a printed number, such as two spouses' ids on one line.
+    return ok / len(s) >= 0.85 and ("<" in s or sum(c.isdigit() for c in s) >= 12 and any(c.isalpha() for c in s))
 
 
 def _fix_length(s: str) -> str:

@@ -61,9 +61,9 @@ _DMY_COMPACT = re.compile(r"(?<![0-9])(\d{2})(\d{2})((?:19|20)\d{2})(?![0-9])")
 # Slashes OCR'd as "1", "l", "I" or "|", or lost, one or both: "27/09/1970" read "2710911970",
 # "27/09I1970" or "2709/1970".
 _DMY_SLASH_AS_ONE = re.compile(r"(?<![0-9])([0-3]\d)[/.\-1lI|]?([01]\d)[/.\-1lI|]?((?:18|19|20|21)\d{2})(?![0-9])")
-_WORDS = re.compile(
-    r"ng\w{0,2}y\W{0,3}(\S{1,3})\W{0,3}th\w{1,3}g\W{0,3}(\S{1,3})\W{0,3}n\w{1,2}m\W{0,3}(\S{4,5})"
-)
+# "ngày .. tháng .. năm" on folded text; a blank form line has these words and no digits.
+DATE_WORDS = re.compile(r"ng\w{0,2}y\W{0,3}(\S{1,3})\W{0,3}th\w{1,3}g\W{0,3}(\S{1,3})\W{0,3}n\w{1,2}m")
+_WORDS = re.compile(DATE_WORDS.pattern + r"\W{0,3}(\S{4,5})")
 
 
 def _digits(s: str) -> str:

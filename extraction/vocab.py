@@ -30,10 +30,20 @@ def _words(text: str) -> list[re.Match[str]]:
     return list(re.finditer(r"\w+", text))
 
 
-def restore(text: str, phrases: tuple[str, ...], prefix_only: bool = False) -> tuple[str, bool]:
+def _same_case(word: str, as_printed: str) -> str:
+    if as_printed.isupper():
+        return word.upper()
+    if as_printed[:1].isupper():
+        return word[:1].upper() + word[1:].lower()
+    return word.lower()
+
+
+def restore(text: str, phrases: tuple[str, ...], prefix_only: bool = False,
+            any_case: bool = False) -> tuple[str, bool]:
     """`text` with upper-case words that fold to one of `phrases` spelt as the phrase; and
     whether anything changed. prefix_only: only a phrase at the very start (a company type).
-    Nothing after a unit that takes a name (NAMED_UNITS) is touched."""
+    Nothing after a unit that takes a name (NAMED_UNITS) is touched. any_case: words in any case
+    match (running text, not a heading); each keeps the case it was printed in."""
     canon = sorted(((fold(p).split(), p.split()) for p in phrases), key=lambda c: -len(c[0]))
     words = _words(text)
     out, changed, i, last = [], False, 0, 0
@@ -41,9 +51,10 @@ def restore(text: str, phrases: tuple[str, ...], prefix_only: bool = False) -> t
         for folded, printed in canon:
             n = len(folded)
             group = words[i : i + n]
-            if len(group) == n and all(w.group(0).isupper() and fold(w.group(0)) == f
+            if len(group) == n and all((any_case or w.group(0).isupper()) and fold(w.group(0)) == f
                                        for w, f in zip(group, folded)):
                 for w, p in zip(group, printed):
+                    p = _same_case(p, w.group(0))
                     out.append(text[last : w.start()] + p)
                     changed |= w.group(0) != p
                     last = w.end()

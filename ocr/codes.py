@@ -18,6 +18,8 @@ import logging
 import cv2
 import numpy as np
 
+from .preprocess import to_grey
+
 log = logging.getLogger("sohoa.ocr")
 
 # Enlargements of a found symbol's crop, tried in turn: 3-px modules blurred by a scan decode
@@ -45,9 +47,7 @@ def find_qr_codes(image: np.ndarray) -> list[str]:
 
 
 def _grey(image: np.ndarray) -> np.ndarray | None:
-    arr = np.asarray(image)
-    if arr.ndim == 3:
-        arr = cv2.cvtColor(arr, cv2.COLOR_RGBA2GRAY if arr.shape[2] == 4 else cv2.COLOR_RGB2GRAY)
+    arr = to_grey(image)
     if arr.ndim != 2 or min(arr.shape) < 21:  # smaller than a version-1 symbol at 1 px a module
         return None
     return np.ascontiguousarray(arr, dtype=np.uint8)

@@ -7,31 +7,16 @@ extraction stage still verifies every check digit.
 
 from __future__ import annotations
 
-import re
 
 import numpy as np
 
+from extraction.mrz import looks_like_mrz  # one test of "is this an MRZ line", shared with the parser
 from sohoa.models import OcrLine, OcrWord
 
 from .engine import OcrEngine
 
 MRZ_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 TD1_LENGTH = 30
-_LOOKS_LIKE_MRZ = re.compile(r"[A-Z0-9<«‹\s]{20,40}")
-
-
-def looks_like_mrz(text: str) -> bool:
-    """An MRZ line as the general reading leaves it: fillers, and mostly MRZ characters. A few
-    others are allowed ("@Ø6741..." for "0007..."): those are the lines the re-read is for."""
-    compact = text.replace(" ", "")
-    if not 20 <= len(compact) <= 40 or not ("<" in compact or "«" in compact):
-        return False
-    if _LOOKS_LIKE_MRZ.fullmatch(text):
-        return True
-    mrz_like = sum(c in MRZ_ALPHABET or c in "«‹" for c in compact)
-    return compact.count("<") >= 3 and mrz_like >= 0.85 * len(compact)
-
-
 def _fit(text: str) -> str:
     # Runs of fillers at the end are what a line reader drops; the line length is fixed.
     if len(text) < TD1_LENGTH and text.endswith("<"):

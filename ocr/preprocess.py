@@ -18,7 +18,7 @@ from PIL import Image
 def to_grey(image: Image.Image | np.ndarray) -> np.ndarray:
     arr = np.asarray(image)
     if arr.ndim == 3:
-        arr = cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY)
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGBA2GRAY if arr.shape[2] == 4 else cv2.COLOR_RGB2GRAY)
     return arr
 
 

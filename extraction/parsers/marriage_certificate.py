@@ -164,24 +164,8 @@ def _section(doc: Doc) -> tuple[int, int]:
 
 
 def _below(doc: Doc, hit: Hit, hi: int, limit: int = 6) -> list[Piece]:
-    """The lines under a label up to the next labelled line, as Doc.following gives them but
-    for one thing: a line of two ids looks like an MRZ line to it, and ends the value there."""
-    out: list[Piece] = []
-    for i in range(hit.line + 1, min(hi, hit.line + 1 + limit)):
-        on_line = [h for h in doc.hits if h.line == i]
-        if on_line and all(h.label.noise for h in on_line):
-            continue
-        text = doc.lines[i].text
-        if on_line:
-            first = min(on_line, key=lambda h: h.start)
-            before = clean_value(text[: first.start], keep_comma=True)
-            if sum(c.isalpha() for c in before) >= 2:
-                out.append(Piece(i, before, 0, first.start))
-            break
-        value = clean_value(text, keep_comma=True)
-        if value:
-            out.append(Piece(i, value, 0, len(text)))
-    return out
+    """The lines under a label up to the next labelled line, within the spouses' section."""
+    return [p for p in doc.following(hit, limit=limit) if p.line < hi]
 
 
 def _row(doc: Doc, key: str, lo: int, hi: int) -> Row | None:

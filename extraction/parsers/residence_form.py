@@ -21,7 +21,7 @@ from extraction import checks
 from extraction.addresses import correct_unit_names
 from extraction.fields import Draft
 from extraction.labels import Doc, Line, Value
-from extraction.normalize import clean_value, find_date, fold, squash
+from extraction.normalize import DATE_WORDS, clean_value, find_date, fold, squash
 from extraction.parsers.common import (
     REPAIRED,
     address_parts,
@@ -37,6 +37,7 @@ from extraction.parsers.common import (
     put_sex,
 )
 from extraction.places import PROVINCE_CODES, text_quality
+from extraction.vocab import restore
 from sohoa.models import Check
 
 FIELDS = ["addressed_to", "full_name", "date_of_birth", "sex", "id_number", "phone", "email",
@@ -76,14 +77,13 @@ RELATIONS = ("Chủ hộ", "Vợ", "Chồng", "Con", "Con đẻ", "Con nuôi", "
 _NEXT_ITEM = re.compile(r"[\s_|]+\d{1,2}\s*[.,:]?\s*$")
 _PHONE = re.compile(r"(?<![\w.])(?:\+84|0)[\dOo](?:[ .\-]?[\dOo]){7,10}(?![\w])")
 _EMAIL = re.compile(r"^[a-z0-9][a-z0-9._%+-]*@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}$")
-_DATE_WORDS = re.compile(r"ng\w{0,2}y\W{0,3}(\S{1,3})\W{0,3}th\w{1,3}g\W{0,3}(\S{1,3})\W{0,3}n\w{1,2}m")
 _LEADER = set(".…,-:;_·•'`\"()")
 # Names of procedures in the Residence Law (Luật Cư trú 2020) and its circulars, as printed.
-_PHRASES = sorted(((fold(p).split(), p.split()) for p in (
+_PHRASES = (
     "đăng ký thường trú", "đăng ký tạm trú", "gia hạn tạm trú", "xóa đăng ký thường trú",
     "xóa đăng ký tạm trú", "tách hộ", "điều chỉnh thông tin về cư trú", "khai báo thông tin về cư trú",
     "xác nhận thông tin về cư trú", "cơ sở dữ liệu về cư trú", "hộ gia đình", "khai báo tạm vắng",
-    "thông báo lưu trú")), key=lambda p: -len(p[0]))
+    "thông báo lưu trú")
 # What is left of a footnote mark after the label's colon ("Kính gửi(1): ?! Công an ...").
 _LEADING_MARK = re.compile(r"^[^\w]+")
 _AUTHORITY = re.compile(r"^\W*c[oô]ng\s+an\s+", re.IGNORECASE)
@@ -322,29 +322,6 @@ def _correct_place(text: str, intro: re.Pattern[str]) -> tuple[str, bool]:
     return text[: m.end()] + place, fixed or place != text[m.end():]
 
 
-def _restore_phrases(text: str) -> tuple[str, bool]:
-    """The Residence Law's names of procedures spelt as the law spells them where OCR got a
-    tone wrong ("thông tỉn về cư trú"): a run of words that folds to one of them is that phrase."""
-    words = list(re.finditer(r"\w+", text))
-    folded = [fold(w.group(0)) for w in words]
-    out, last, i, changed = [], 0, 0, False
-    while i < len(words):
-        for phrase in _PHRASES:
-            n = len(phrase[0])
-            if folded[i:i + n] == phrase[0]:
-                for w, p in zip(words[i:i + n], phrase[1]):
-                    p = p[:1].upper() + p[1:] if w.group(0)[:1].isupper() else p
-                    out.append(text[last:w.start()] + p)
-                    changed |= p != w.group(0)
-                    last = w.end()
-                i += n
-                break
-        else:
-            i += 1
-    out.append(text[last:])
-    return "".join(out), changed
-
-
 def _relation(text: str) -> tuple[str, bool] | None:
     """The relationship spelt as people write it, and whether OCR's spelling was repaired."""
     value = clean_value(drop_specks(squash(text)))
@@ -365,7 +342,7 @@ def _declaration_date(doc: Doc, start: int) -> tuple[Value | None, bool]:
     """The "<place>, ngày .. tháng .. năm ...." line under the table: (its value, left blank)."""
     for i in range(len(doc.lines) - 1, start - 1, -1):
         folded = doc.lines[i].folded
-        words = _DATE_WORDS.search(folded)
+        words = DATE_WORDS.search(folded)
         if not words:
             continue
         found = find_date(doc.lines[i].text)
@@ -449,7 +426,7 @@ def parse(lines: list[Line]) -> Draft:
         text = squash(" ".join(clean_value(drop_specks(p), keep_comma=True) for p in request.parts))
         text = _LEADING_MARK.sub("", text)
         text, fixed = _correct_place(clean_value(text), _PLACE_INTRO)
-        text, restored = _restore_phrases(text)
+        text, restored = restore(text, _PHRASES, any_case=True)
         fixed |= restored
         d.put("request", text, request, quality=text_quality(text) * (REPAIRED if fixed else 1.0))
 
