@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
+
+import minio.error
+import sqlalchemy.exc
+import urllib3.exceptions
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sohoa import __version__
 from sohoa.config import Settings, get_settings
 from sohoa.health import Readiness, readiness
+from sohoa.metrics import render as render_metrics
 from sohoa.services import Services, build_services
 from workers.embedded import EmbeddedWorker
 
 from .deps import api_key_for
 from .routes import router
+
+log = logging.getLogger("sohoa.api")
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None,
@@ -52,6 +60,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return _problem(422, "the request is not valid", errors=[
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()])
 
+    # An outage of what we depend on is the server's temporary state, not the request's fault:
+    # 503 with Retry-After, so scanners retry (with the same Idempotency-Key) instead of giving up.
+    for exc_type, component in UNAVAILABLE:
+        app.add_exception_handler(exc_type, _unavailable(component))
+
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
@@ -65,7 +78,35 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         report = readiness(request.app.state.services)
         return JSONResponse(report.model_dump(), status_code=200 if report.ready else 503)
 
+    @app.get("/metrics", tags=["ops"], response_class=Response)
+    def metrics(request: Request) -> Response:
+        """Prometheus metrics (docs/operations.md). No API key: counts by state, branch, queue and
+        step only, nothing about a person."""
+        svc = request.app.state.services
+        body, content_type = render_metrics(svc.sessions, svc.settings.broker_url, request.headers.get("accept"))
+        return Response(body, media_type=content_type)
+
     return app
+
+
+UNAVAILABLE: list[tuple[type[Exception], str]] = [
+    (sqlalchemy.exc.OperationalError, "database"), (sqlalchemy.exc.InterfaceError, "database"),
+    (sqlalchemy.exc.TimeoutError, "database"),
+    (urllib3.exceptions.HTTPError, "object storage"), (minio.error.ServerError, "object storage"),
+]
+RETRY_AFTER_SECONDS = 5
+
+
+def _unavailable(component: str):  # noqa: ANN202 - an exception handler
+    async def handler(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("503: %s unavailable (%s)", component, type(exc).__name__)
+        response = _problem(503, f"the {component} is unavailable; nothing was recorded, retry later "
+                                 "(with the same Idempotency-Key)",
+                            code=f"{component.replace(' ', '_')}_unavailable")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    return handler
 
 
 def _problem(status: int, detail: str, **extra: object) -> JSONResponse:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Header, HTTPException, Response, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -25,22 +26,31 @@ class BatchAccepted(BaseModel):
     files: int
 
 
-@router.post("/batches", status_code=status.HTTP_202_ACCEPTED, response_model=BatchAccepted)
+@router.post("/batches", status_code=status.HTTP_202_ACCEPTED, response_model=BatchAccepted,
+             responses={503: {"description": "database or object storage unavailable: retry later, with the "
+                                             "same Idempotency-Key"}})
 async def post_batch(
     svc: ServicesDep, caller: CallerDep, request_files: Annotated[list[UploadFile], File(alias="files")],
+    response: Response,
     branch: Annotated[str | None, Form(max_length=64)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=200, description=(
+        "the client's name for this upload: a retry with the same key (after a timeout or a 503) "
+        "returns the batch accepted the first time instead of creating a second one"))] = None,
 ) -> BatchAccepted:
     limit = svc.settings.limits.max_file_bytes
-    batch_id = pipeline.create_batch(svc, branch or svc.settings.default_branch)
-    file_ids: list[str] = []
-    for upload in request_files:
-        data = await upload.read(limit + 1)  # one byte more than allowed tells "too large" apart
-        name = upload.filename or "upload"
-        file_ids += pipeline.receive(svc, batch_id, name, data)
-    enqueue(svc, file_ids)
-    if svc.worker:
-        svc.worker.wake()
-    return BatchAccepted(batch_id=batch_id, url=f"/v1/batches/{batch_id}", files=len(file_ids))
+    # One byte more than allowed tells "too large" apart.
+    received = [(upload.filename or "upload", await upload.read(limit + 1)) for upload in request_files]
+    # Storing and recording block on disk and network: off the event loop.
+    accepted = await run_in_threadpool(pipeline.accept, svc, received, branch or svc.settings.default_branch,
+                                       idempotency_key)
+    if accepted.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    else:
+        await run_in_threadpool(enqueue, svc, accepted.file_ids)
+        if svc.worker:
+            svc.worker.wake()
+    return BatchAccepted(batch_id=accepted.batch_id, url=f"/v1/batches/{accepted.batch_id}",
+                         files=len(accepted.file_ids))
 
 
 @router.get("/batches/{batch_id}", response_model=Batch)
@@ -96,7 +106,12 @@ def get_original(document_id: str, svc: ServicesDep, caller: CallerDep) -> Respo
         raise HTTPException(404, f"no document {document_id}")
     audit(svc, caller, "read_original", document_id)
     media = {"pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg", "tiff": "image/tiff"}
-    return Response(svc.store.get(f.original_key), media_type=media.get(f.kind or "", "application/octet-stream"))
+    media_type = media.get(f.kind or "", "application/octet-stream")
+    # With an object store the bytes go straight from it to the client; the API only authorises.
+    url = svc.store.presigned_get(f.original_key, svc.settings.s3_presign_seconds, content_type=media_type)
+    if url:
+        return Response(status_code=status.HTTP_307_TEMPORARY_REDIRECT, headers={"Location": url})
+    return Response(svc.store.get(f.original_key), media_type=media_type)
 
 
 @router.get("/search", response_model=list[ResultObject])

@@ -97,12 +97,13 @@ def _text_layer(plumber: pdfplumber.PDF | None, index: int, scale: float) -> tup
     return lines, f"pdfplumber {pdfplumber.__version__}"
 
 
-def iter_pages(data: bytes, kind: FileKind, limits: Limits, dpi: int = 300) -> Iterator[RawPage]:
-    """Yield the pages of one file. Raises IngestError when the file as a whole is unusable."""
+def iter_pages(data: bytes, kind: FileKind, limits: Limits, dpi: int = 300, only: int | None = None) -> Iterator[RawPage]:
+    """Yield the pages of one file (or only page `only`, 1-based: a long file's pages are read by
+    many workers). Raises IngestError when the file as a whole is unusable."""
     if kind is FileKind.pdf:
-        yield from _pdf_pages(data, limits, dpi)
+        yield from _pdf_pages(data, limits, dpi, only)
     elif kind in (FileKind.tiff, FileKind.png, FileKind.jpeg):
-        yield from _image_pages(data, limits)
+        yield from (p for p in _image_pages(data, limits) if only is None or p.number == only)
     else:
         raise IngestError("unsupported_type", f"{kind} files hold no pages")
 
@@ -114,7 +115,7 @@ def _open_plumber(data: bytes) -> pdfplumber.PDF | None:
         return None
 
 
-def _pdf_pages(data: bytes, limits: Limits, dpi: int) -> Iterator[RawPage]:
+def _pdf_pages(data: bytes, limits: Limits, dpi: int, only: int | None = None) -> Iterator[RawPage]:
     with _open_pdf(data) as pdf:
         plumber = _open_plumber(data)
         n = len(pdf)
@@ -123,7 +124,7 @@ def _pdf_pages(data: bytes, limits: Limits, dpi: int) -> Iterator[RawPage]:
         if n > limits.max_pages:
             raise IngestError("too_many_pages", f"the PDF has {n} pages; the limit is {limits.max_pages}")
         scale = dpi / 72.0
-        for i in range(n):
+        for i in range(n) if only is None else [only - 1]:
             page = pdf[i]
             w_pt, h_pt = page.get_size()
             _check_pixels(int(w_pt * scale), int(h_pt * scale), limits, f"page {i + 1} at {dpi} dpi")

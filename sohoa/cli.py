@@ -17,6 +17,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from workers.queues import QUEUES
+
 from .config import Settings, get_settings
 from .models import ResultObject
 
@@ -28,6 +30,16 @@ db_app = typer.Typer(help="The metadata database (SQLite or PostgreSQL, SOHOA_DA
 app.add_typer(db_app, name="db")
 err = Console(stderr=True)
 out = Console()
+
+
+@app.callback()
+def _configure() -> None:
+    # Every command logs alike (SOHOA_LOG_FORMAT, SOHOA_LOG_LEVEL), with personal data masked.
+    from .logs import configure_logging
+
+    settings = Settings()  # not get_settings(): its cache would outlive this command's environment
+    configure_logging(settings.log_format, settings.log_level)
+
 
 INPUT_SUFFIXES = {".pdf", ".tif", ".tiff", ".jpg", ".jpeg", ".png", ".zip"}
 
@@ -66,7 +78,7 @@ def process(
     """Run the whole pipeline on this machine and report one result per document."""
     from . import pipeline
 
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    logging.getLogger().setLevel(logging.WARNING)  # a one-shot run: the results are the output
     files = _expand(paths)
     svc = _services(**({"ocr_workers": 1} if jobs == 1 else {}))
     batch_id = pipeline.create_batch(svc, branch or svc.settings.default_branch)
@@ -174,18 +186,34 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     err.print(f"data dir {settings.data_dir}; API key in {settings.data_dir / 'api_key'}"
               if not settings.api_key else f"data dir {settings.data_dir}")
     api_key_for(settings)
-    uvicorn.run(create_app(settings), host=host, port=port)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)  # our handlers: masked, JSON if asked
 
 
 @app.command()
-def worker(concurrency: int = 1) -> None:
-    """A Celery worker (distributed mode, needs SOHOA_BROKER_URL)."""
+def worker(
+    concurrency: Annotated[int, typer.Option(help="task processes (0: one per CPU core)")] = 0,
+    queues: Annotated[str, typer.Option(help="queues to consume, comma-separated (workers/queues.py)")] =
+        ",".join(QUEUES),
+    beat: Annotated[bool, typer.Option(help="also run the periodic sweeper's clock (one per deployment)")] = False,
+) -> None:
+    """A Celery worker (distributed mode, needs SOHOA_BROKER_URL). Run more of them, on more
+    machines, to go faster; give ID cards their own (`--queues sohoa.small`) so long PDFs cannot
+    hold them up."""
     from workers.tasks import celery_app
 
-    if not get_settings().broker_url:
+    settings = get_settings()
+    if not settings.broker_url:
         err.print("[red]SOHOA_BROKER_URL is not set; in embedded mode `sohoa serve` runs the worker[/]")
         raise typer.Exit(2)
-    celery_app.worker_main(["worker", "--loglevel=INFO", f"--concurrency={concurrency}"])
+    argv = ["worker", f"--loglevel={settings.log_level}", f"--concurrency={concurrency or os.cpu_count() or 1}",
+            f"--queues={queues}", f"--hostname=sohoa-{os.getpid()}@%h"]
+    if beat:
+        argv += ["--beat", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"]
+    if settings.metrics_port:
+        from .metrics import start_worker_metrics_server
+
+        start_worker_metrics_server(settings.metrics_port)
+    celery_app.worker_main(argv)
 
 
 @app.command()

@@ -81,6 +81,30 @@ class Limits(BaseModel):
     max_zip_depth: int = 1
 
 
+class WorkerOptions(BaseModel):
+    """Distributed mode: how work is routed, held, retried and recovered (docs/scaling.md)."""
+
+    # Files of at most this many pages go to the `sohoa.small` queue (a desk is waiting for an ID
+    # card); longer ones to `sohoa.large`, so a flood of big PDFs cannot starve the cards.
+    small_max_pages: int = 4
+    # From this many pages a file's pages are read by many workers (`sohoa.pages`), not one.
+    fanout_min_pages: int = 8
+    # A worker holds a file for this long and renews it every third of it while it works; a
+    # worker that dies (kill -9, lost machine) loses the file after at most this long.
+    lease_seconds: int = 120
+    # Transient faults (storage or database unreachable): retried with exponential backoff
+    # (1, 2, 4, ... s, at most `retry_backoff_max_seconds` apart) this many times, then failed.
+    max_retries: int = 12
+    retry_backoff_max_seconds: int = 60
+    # The sweeper re-sends work the broker lost (a broker restarted without its data, a crash
+    # between the database commit and the send) and work whose worker's lease ran out.
+    sweep_interval_seconds: float = 60
+    requeue_after_seconds: float = 300
+    # Redis: a message not acknowledged this long is delivered again. Above any one task's run
+    # time (a long PDF's pages are separate tasks, so a task is at most a few minutes).
+    visibility_timeout_seconds: int = 3600
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SOHOA_", env_file=".env", env_nested_delimiter="__", extra="ignore"
@@ -95,8 +119,20 @@ class Settings(BaseSettings):
     s3_bucket: str = "sohoa"
     s3_secure: bool = False
     s3_region: str | None = None
+    # Uploads larger than this go in parts (S3 floor 5 MiB): a lost connection costs one part, not the file.
+    s3_part_size: int = Field(16 * 1024 * 1024, ge=5 * 1024 * 1024, le=5 * 1024**3)
+    s3_object_lock: bool = False  # WORM: the bucket is created with object lock (see docs/storage.md)
+    s3_retention_days: int = Field(0, ge=0)  # default retention of every new object version; 0: none
+    s3_retention_mode: Literal["GOVERNANCE", "COMPLIANCE"] = "GOVERNANCE"
+    # Originals are downloaded from the store by a redirect to a URL valid this long; 0: the API
+    # streams them itself (when clients cannot reach the store's endpoint).
+    s3_presign_seconds: int = Field(300, ge=0, le=7 * 24 * 3600)
     broker_url: str | None = None  # None: embedded worker; else Celery (redis://, amqp://)
     embedded_worker_poll_seconds: float = 0.5
+    metrics_port: int | None = None  # `sohoa worker` serves Prometheus /metrics here (docs/operations.md)
+    log_format: Literal["text", "json"] = "text"  # json: one object a line for a log collector (sohoa/logs.py)
+    log_level: str = "INFO"
+    workers: WorkerOptions = WorkerOptions()
 
     service_name: str = "sohoa"
     site: str = "default"  # which service-centre installation this is; goes into provenance

@@ -45,7 +45,10 @@ def check_database(svc: Services) -> None:
 
 
 def check_storage(svc: Services) -> None:
-    svc.store.put(PROBE_KEY, b"ok", "text/plain")
+    # Written once, then only read: every /readyz writing it would leave a version behind in a
+    # versioned (and locked) bucket. Reading it back still proves the store answers and is intact.
+    if not svc.store.exists(PROBE_KEY):
+        svc.store.put(PROBE_KEY, b"ok", "text/plain")
     if svc.store.get(PROBE_KEY) != b"ok":
         raise RuntimeError("the probe object read back different bytes")
 

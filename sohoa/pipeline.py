@@ -16,10 +16,13 @@ import json
 import logging
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import cv2
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from extraction.addresses import resolve_places
 from extraction.dossier import cross_check
@@ -27,19 +30,20 @@ from extraction.extract import extract
 from extraction.normalize import fold
 from extraction.split import split_dossier
 from ingest.errors import IngestError
-from ingest.pages import iter_pages
+from ingest.pages import RawPage, count_pages, iter_pages
 from ingest.sniff import sniff
 from ingest.unpack import unpack_zip
 from ocr.alto import to_alto
-from ocr.pool import read_timed
+from ocr.pool import TimedPage, read_timed
 from ocr.read import PageResult
 from ocr.searchable_pdf import make_searchable_pdf
 from storage.db import BatchRow, DocumentRow, FileRow, utcnow
 from storage.objects import ObjectNotFound, original_key, result_key, sha256
 
-from . import __version__, registry
-from .models import DocState, Extraction, FileKind, ProcessingError, ProvenanceRecord, ResultObject, Source
-from .provenance import StepRecorder, now_vn, sign
+from . import __version__, metrics, registry
+from .models import (DocState, Extraction, FileKind, PageText, ProcessingError, ProvenanceRecord, ResultObject,
+                     Source)
+from .provenance import VN_TZ, StepRecorder, now_vn, sign
 from .services import Services
 from .verify import verify
 
@@ -47,78 +51,127 @@ log = logging.getLogger("sohoa.pipeline")
 
 
 # ============================================================================ 1. ingest
-def create_batch(svc: Services, branch: str | None, idempotency_key: str | None = None) -> str:
+@dataclass
+class Accepted:
+    batch_id: str
+    files: list[list[str]]  # file ids per received file (a ZIP gives its own and its members')
+    replayed: bool = False  # the Idempotency-Key named a batch accepted before: nothing was added
+
+    @property
+    def file_ids(self) -> list[str]:
+        return [fid for group in self.files for fid in group]
+
+
+def accept(svc: Services, files: Iterable[tuple[str, bytes]], branch: str | None,
+           idempotency_key: str | None = None) -> Accepted:
+    """Receive a whole batch: every original is stored first, then the batch and all its files are
+    recorded in one transaction. Either the client hears 'accepted' and every file is queued, or
+    nothing is recorded and a retry with the same idempotency key starts clean."""
+    if idempotency_key and (earlier := _batch_for_key(svc, idempotency_key)):
+        return earlier
+    batch_id = _new_id("b-")
+    groups = [_prepare(svc, batch_id, name, data) for name, data in files]
+    try:
+        with svc.sessions() as s, s.begin():
+            s.add(BatchRow(id=batch_id, branch=branch, idempotency_key=idempotency_key))
+            s.flush()  # the batch row first: PostgreSQL checks the files' foreign key at once
+            _commit_files(s, [row for group in groups for row in group])
+    except IntegrityError:
+        # Two retries of one upload raced: the other one's batch stands.
+        if idempotency_key and (earlier := _batch_for_key(svc, idempotency_key)):
+            return earlier
+        raise
+    return Accepted(batch_id, [[row.id for row in group] for group in groups])
+
+
+def create_batch(svc: Services, branch: str | None) -> str:
+    """An empty batch that files are added to one by one (`receive`): the CLI and tests."""
+    batch_id = _new_id("b-")
     with svc.sessions() as s, s.begin():
-        if idempotency_key:
-            existing = s.scalar(select(BatchRow).where(BatchRow.idempotency_key == idempotency_key))
-            if existing:
-                return existing.id
-        batch_id = "b-" + uuid.uuid4().hex[:20]
-        s.add(BatchRow(id=batch_id, branch=branch, idempotency_key=idempotency_key))
+        s.add(BatchRow(id=batch_id, branch=branch))
     return batch_id
 
 
-def receive(svc: Services, batch_id: str, name: str, data: bytes, depth: int = 0) -> list[str]:
+def receive(svc: Services, batch_id: str, name: str, data: bytes) -> list[str]:
     """Store one received file and queue it. Never raises for a bad file: it is recorded as failed."""
+    rows = _prepare(svc, batch_id, name, data)
+    with svc.sessions() as s, s.begin():
+        _commit_files(s, rows)
+    return [row.id for row in rows]
+
+
+def _batch_for_key(svc: Services, key: str) -> Accepted | None:
+    with svc.sessions() as s:
+        batch = s.scalar(select(BatchRow).where(BatchRow.idempotency_key == key))
+        if batch is None:
+            return None
+        ids = s.scalars(select(FileRow.id).where(FileRow.batch_id == batch.id).order_by(FileRow.created_at)).all()
+    return Accepted(batch.id, [list(ids)], replayed=True)
+
+
+def _new_id(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex[:20]
+
+
+def _prepare(svc: Services, batch_id: str, name: str, data: bytes, depth: int = 0) -> list[FileRow]:
+    """The original stored, and its file row(s) ready to record: ZIP members are files of their own."""
     digest = sha256(data)
     key = original_key(digest)
     # The original is safe before anything looks inside it: nothing received is ever lost.
     if not svc.store.exists(key):
         svc.store.put(key, data)
-    file_id = "f-" + uuid.uuid4().hex[:20]
-    kind: FileKind | None = None
-    error: IngestError | None = None
+    row = FileRow(id=_new_id("f-"), batch_id=batch_id, name=name, sha256=digest, size=len(data),
+                  original_key=key, state=DocState.queued.value, created_at=utcnow())
     limits = svc.settings.limits
     try:
         if len(data) > limits.max_file_bytes:
             raise IngestError("file_too_large", f"{len(data)} bytes; the limit is {limits.max_file_bytes}")
         kind = sniff(data[:2048])
+        row.kind = kind.value
+        if kind is not FileKind.zip:
+            row.pages = count_pages(data, kind)  # routes the work (short or long) and fails early
+            if row.pages > limits.max_pages:
+                raise IngestError("too_many_pages", f"{row.pages} pages; the limit is {limits.max_pages}")
     except IngestError as exc:
-        error = exc
-    ids = [file_id]
-    with svc.sessions() as s, s.begin():
-        row = FileRow(id=file_id, batch_id=batch_id, name=name, sha256=digest, size=len(data),
-                      kind=kind.value if kind else None, original_key=key, state=DocState.queued.value)
-        if error:
-            _fail(row, error.to_model())
-        elif kind is FileKind.zip:
-            row.state = DocState.done.value  # the archive itself is kept; its members are the work
-        elif _has_documents(s, digest):
-            row.state = DocState.done.value  # identical bytes seen before: reuse, never redo
-        s.add(row)
-    if kind is FileKind.zip and not error:
-        ids += _receive_zip(svc, batch_id, file_id, name, data, depth)
-    return ids
+        _fail(row, exc.to_model())
+        return [row]
+    if kind is not FileKind.zip:
+        return [row]
+    row.state = DocState.done.value  # the archive itself is kept; its members are the work
+    return [row, *_prepare_zip(svc, row, data, depth)]
 
 
-def _receive_zip(svc: Services, batch_id: str, zip_id: str, name: str, data: bytes, depth: int) -> list[str]:
+def _prepare_zip(svc: Services, zip_row: FileRow, data: bytes, depth: int) -> list[FileRow]:
     limits = svc.settings.limits
     try:
         if depth >= limits.max_zip_depth:
             raise IngestError("zip_too_deep", f"ZIP nested deeper than {limits.max_zip_depth} level(s)")
         members = unpack_zip(data, limits)
     except IngestError as exc:
-        with svc.sessions() as s, s.begin():
-            _fail(s.get(FileRow, zip_id), exc.to_model())
+        _fail(zip_row, exc.to_model())
         return []
-    ids: list[str] = []
+    rows: list[FileRow] = []
     for m in members:
-        member_name = f"{name}/{m.name}"
+        member_name = f"{zip_row.name}/{m.name}"
         if m.error:
-            ids.append(_record_failure(svc, batch_id, member_name, m.error))
+            failed = FileRow(id=_new_id("f-"), batch_id=zip_row.batch_id, name=member_name, sha256="", size=0,
+                             original_key="", state=DocState.queued.value, created_at=utcnow())
+            _fail(failed, m.error.to_model())
+            rows.append(failed)
         else:
-            ids += receive(svc, batch_id, member_name, m.data or b"", depth + 1)
-    return ids
+            rows += _prepare(svc, zip_row.batch_id, member_name, m.data or b"", depth + 1)
+    return rows
 
 
-def _record_failure(svc: Services, batch_id: str, name: str, error: IngestError) -> str:
-    file_id = "f-" + uuid.uuid4().hex[:20]
-    with svc.sessions() as s, s.begin():
-        row = FileRow(id=file_id, batch_id=batch_id, name=name, sha256="", size=0, original_key="",
-                      state=DocState.queued.value)
-        _fail(row, error.to_model())
-        s.add(row)
-    return file_id
+def _commit_files(s, rows: list[FileRow]) -> None:  # noqa: ANN001 - a Session in a transaction
+    queued = {r.sha256 for r in rows if r.state == DocState.queued.value}
+    # Identical bytes processed before: their documents are the result, nothing is redone.
+    seen = set(s.scalars(select(DocumentRow.source_sha256).where(DocumentRow.source_sha256.in_(queued))).all()) if queued else set()
+    for row in rows:
+        if row.state == DocState.queued.value and row.sha256 in seen:
+            row.state = DocState.done.value
+        row.updated_at = row.created_at
+    s.add_all(rows)
 
 
 def _fail(row: FileRow, error: ProcessingError) -> None:
@@ -126,7 +179,6 @@ def _fail(row: FileRow, error: ProcessingError) -> None:
 
 
 def _has_documents(s, digest: str) -> bool:  # noqa: ANN001 - a Session
-    """Identical bytes were processed before: their documents are the result, nothing is redone."""
     return s.scalar(select(DocumentRow.id).where(DocumentRow.source_sha256 == digest).limit(1)) is not None
 
 
@@ -140,28 +192,10 @@ class _Context:
 
 
 def process_file(svc: Services, file_id: str) -> list[ResultObject]:
-    """Run one queued file through the whole pipeline. Failures are recorded on the file row."""
-    with svc.sessions() as s:
-        row = s.get(FileRow, file_id)
-        if row is None:
-            raise KeyError(file_id)
-        batch = s.get(BatchRow, row.batch_id)
-        branch = batch.branch if batch else None
-    if row.state in (DocState.done.value, DocState.failed.value):
-        return results_for_file(svc, file_id)
-    if _documents_exist(svc, row.sha256):
-        _set_state(svc, file_id, DocState.done)
-        return results_for_file(svc, file_id)
-    ctx = _Context(svc, row, branch, StepRecorder(actor=f"{svc.settings.service_name}@{svc.settings.site}"
-                                                        f"/branch:{branch or '-'}"))
-    try:
-        results = _run(ctx)
-    except IngestError as exc:
-        _set_state(svc, file_id, DocState.failed, exc.to_model())
-        log.info("file %s failed: %s", file_id, exc.code)
-        return results_for_file(svc, file_id)
-    _set_state(svc, file_id, DocState.done)
-    return results
+    """Run one queued file through the whole pipeline, its pages read here (or in this process's
+    OCR pool). Bad input is recorded on the file row; infrastructure errors propagate, so that
+    the caller (a worker) can retry."""
+    return _process(svc, file_id, lambda ctx, data: _read_pages(ctx, data))
 
 
 def process_file_or_record(svc: Services, file_id: str) -> list[ResultObject]:
@@ -176,48 +210,162 @@ def process_file_or_record(svc: Services, file_id: str) -> list[ResultObject]:
         return results_for_file(svc, file_id)
 
 
-def _run(ctx: _Context) -> list[ResultObject]:
-    svc, row = ctx.svc, ctx.row
+def _process(svc: Services, file_id: str, pages_of) -> list[ResultObject]:  # noqa: ANN001 - (ctx, bytes) -> pages
+    ctx = _context(svc, file_id)
+    if ctx is None:
+        return results_for_file(svc, file_id)
     try:
-        data = svc.store.get(row.original_key)
+        data = _load_original(ctx)
+        results = _documents(ctx, pages_of(ctx, data))
+    except IngestError as exc:
+        _set_state(svc, file_id, DocState.failed, exc.to_model())
+        log.info("file %s failed: %s", file_id, exc.code)
+        return results_for_file(svc, file_id)
+    return results
+
+
+def _context(svc: Services, file_id: str) -> _Context | None:
+    """What processing a file needs to know; None when there is nothing (left) to do."""
+    with svc.sessions() as s:
+        row = s.get(FileRow, file_id)
+        if row is None:
+            raise KeyError(file_id)
+        batch = s.get(BatchRow, row.batch_id)
+        branch = batch.branch if batch else None
+    if row.state in (DocState.done.value, DocState.failed.value):
+        return None
+    if _documents_exist(svc, row.sha256):
+        _set_state(svc, file_id, DocState.done)
+        return None
+    return _Context(svc, row, branch, StepRecorder(
+        actor=f"{svc.settings.service_name}@{svc.settings.site}/branch:{branch or '-'}"))
+
+
+def _load_original(ctx: _Context) -> bytes:
+    row = ctx.row
+    try:
+        data = ctx.svc.store.get(row.original_key)
     except ObjectNotFound:
         raise IngestError("original_missing", "the stored original is missing from object storage") from None
     if sha256(data) != row.sha256:
         raise IngestError("original_damaged", "the stored original no longer matches its SHA-256")
-    kind = FileKind(row.kind)
     with ctx.recorder.step("ingest", software={"sohoa": __version__},
-                           parameters={"file": row.name, "kind": kind.value, "size": row.size},
+                           parameters={"file": row.name, "kind": row.kind, "size": row.size},
                            inputs={"original": row.sha256}):
         pass
-    pages = _read_pages(ctx, data, kind)
-    groups = split_dossier([p.text for p in pages])
-    by_number = {p.text.page: p for p in pages}
-    documents = [_extract_document(ctx, [by_number[t.page] for t in group]) for group in groups]
-    checked = cross_check([d.extraction for d in documents])
-    return [_finish_document(ctx, d, ex) for d, ex in zip(documents, checked)]
+    return data
 
 
-def _read_pages(ctx: _Context, data: bytes, kind: FileKind) -> list[PageResult]:
+def _read_pages(ctx: _Context, data: bytes) -> list[PageResult]:
     svc = ctx.svc
-    opts = svc.settings.preprocess
-    pages = iter_pages(data, kind, svc.settings.limits, dpi=opts.render_dpi)
+    pages = iter_pages(data, FileKind(ctx.row.kind), svc.settings.limits, dpi=svc.settings.preprocess.render_dpi)
     pool = svc.page_pool
     # In-process, engines load on the first page that needs OCR (a text-layer PDF never loads one).
     timed = pool.read(pages) if pool else (
         read_timed(raw, svc.ocr if raw.text_lines is None else None, svc.settings) for raw in pages)
     results: list[PageResult] = []
     for page in timed:
-        raw, result = page.raw, page.result
-        source = "text_layer" if raw.text_lines is not None else "ocr"
-        software = {"sohoa": __version__, "opencv": cv2.__version__}
-        software |= page.versions
-        ctx.recorder.record(f"read_page_{raw.number}", page.started_at, page.finished_at, software=software,
-                            parameters={"source": source, "ocr_engine": svc.settings.ocr_engine, **opts.model_dump()},
-                            inputs={"original": ctx.row.sha256},
-                            outputs={"text": sha256(result.text.text.encode())})
-        raw.image = None  # the page is kept compressed (result.original_jpeg) from here on
-        results.append(result)
+        page.raw.image = None  # the page is kept compressed (result.original_jpeg) from here on
+        _record_page(ctx, page)
+        results.append(page.result)
     return results
+
+
+def _record_page(ctx: _Context, page: TimedPage) -> None:
+    settings = ctx.svc.settings
+    source = "text_layer" if page.result.text.source == "text_layer" else "ocr"
+    software = {"sohoa": __version__, "opencv": cv2.__version__} | page.versions
+    ctx.recorder.record(f"read_page_{page.raw.number}", page.started_at, page.finished_at, software=software,
+                        parameters={"source": source, "ocr_engine": settings.ocr_engine,
+                                    **settings.preprocess.model_dump()},
+                        inputs={"original": ctx.row.sha256},
+                        outputs={"text": sha256(page.result.text.text.encode())})
+    metrics.observe_page(ctx.branch, source)
+
+
+# ---------------------------------------------------------------- 2b. pages of a long file, fanned out
+def read_file_page(svc: Services, file_id: str, number: int) -> None:
+    """Read page `number` of a long file and keep the reading in object storage, where the
+    worker that finishes the file (`finish_file`) finds it. Idempotent: a page read before is
+    not read again."""
+    with svc.sessions() as s:
+        row = s.get(FileRow, file_id)
+    key = _page_key(row.sha256, number)
+    if row.state != DocState.processing.value or svc.store.exists(key):
+        return
+    data = svc.store.get(row.original_key)
+    [raw] = iter_pages(data, FileKind(row.kind), svc.settings.limits,
+                       dpi=svc.settings.preprocess.render_dpi, only=number)
+    page = read_timed(raw, svc.ocr if raw.text_lines is None else None, svc.settings)
+    page.raw.image = None
+    svc.store.put(key, _page_to_json(page), "application/json")
+
+
+def pages_read(svc: Services, file_id: str) -> tuple[set[int], int]:
+    """(numbers of the pages read so far, pages in the file) of a fanned-out file."""
+    with svc.sessions() as s:
+        row = s.get(FileRow, file_id)
+    keys = svc.store.list(_pages_prefix(row.sha256))
+    return {int(k.rsplit("/", 1)[1].split(".")[0]) for k in keys}, row.pages or 0
+
+
+def finish_file(svc: Services, file_id: str) -> list[ResultObject]:
+    """The rest of the pipeline for a file whose pages were read by `read_file_page`."""
+    def stored_pages(ctx: _Context, _data: bytes) -> list[PageResult]:
+        pages = [_page_from_json(ctx.svc.store.get(_page_key(ctx.row.sha256, n)))
+                 for n in range(1, (ctx.row.pages or 0) + 1)]
+        for page in pages:
+            _record_page(ctx, page)
+        return [p.result for p in pages]
+
+    results = _process(svc, file_id, stored_pages)
+    with svc.sessions() as s:
+        row = s.get(FileRow, file_id)
+    if row.state == DocState.done.value:  # the readings served their purpose
+        for key in svc.store.list(_pages_prefix(row.sha256)):
+            svc.store.delete(key)
+    return results
+
+
+def _pages_prefix(digest: str) -> str:
+    return f"work/{digest}/pages/"
+
+
+def _page_key(digest: str, number: int) -> str:
+    return f"{_pages_prefix(digest)}{number:05d}.json"
+
+
+def _page_to_json(page: TimedPage) -> bytes:
+    r = page.result
+    b64 = lambda b: base64.b64encode(b).decode() if b is not None else None  # noqa: E731
+    return json.dumps({
+        "number": page.raw.number, "dpi": r.dpi, "started_at": str(page.started_at),
+        "finished_at": str(page.finished_at), "versions": page.versions, "text": r.text.model_dump(mode="json"),
+        "cleaned_png": b64(r.cleaned_png), "original_jpeg": b64(r.original_jpeg),
+        "original_size": list(r.original_size) if r.original_size else None,
+    }).encode()
+
+
+def _page_from_json(blob: bytes) -> TimedPage:
+    d = json.loads(blob)
+    unb64 = lambda v: base64.b64decode(v) if v is not None else None  # noqa: E731
+    result = PageResult(text=PageText.model_validate(d["text"]), cleaned=None, original_jpeg=unb64(d["original_jpeg"]),
+                        dpi=d["dpi"], cleaned_png=unb64(d["cleaned_png"]),
+                        original_size=tuple(d["original_size"]) if d["original_size"] else None)
+    return TimedPage(RawPage(d["number"], None, d["dpi"]), result, d["started_at"], d["finished_at"], d["versions"])
+
+
+# ---------------------------------------------------------------- 2c. pages -> documents -> stored results
+def _documents(ctx: _Context, pages: list[PageResult]) -> list[ResultObject]:
+    groups = split_dossier([p.text for p in pages])
+    by_number = {p.text.page: p for p in pages}
+    documents = [_extract_document(ctx, [by_number[t.page] for t in group]) for group in groups]
+    checked = cross_check([d.extraction for d in documents])
+    finished = [_finish_document(ctx, d, ex) for d, ex in zip(documents, checked)]
+    _commit_documents(ctx, [row for _, row in finished])
+    for result, _ in finished:
+        metrics.observe_document(ctx.branch, result.doc_type)
+    return [result for result, _ in finished]
 
 
 @dataclass
@@ -244,7 +392,7 @@ def _extract_document(ctx: _Context, pages: list[PageResult]) -> _Extracted:
     return _Extracted(pages, steps, ex)
 
 
-def _finish_document(ctx: _Context, doc: _Extracted, ex: Extraction) -> ResultObject:
+def _finish_document(ctx: _Context, doc: _Extracted, ex: Extraction) -> tuple[ResultObject, DocumentRow]:
     """Registry check and storage of one document, after the dossier cross-checks."""
     svc, row, pages, steps = ctx.svc, ctx.row, doc.pages, doc.steps
     numbers = [p.text.page for p in pages]
@@ -259,7 +407,7 @@ def _finish_document(ctx: _Context, doc: _Extracted, ex: Extraction) -> ResultOb
                      near=lambda n: registry.lookup_near(svc.sessions, n))
         out["verification"] = sha256(ver.model_dump_json().encode())
 
-    result_code = make_result_code(document_id, ctx.branch)
+    result_code = make_result_code(document_id, ctx.branch, row.created_at)
     result = ResultObject(
         document_id=document_id,
         source=Source(file=row.name, sha256=row.sha256, pages=numbers, branch=ctx.branch),
@@ -268,11 +416,13 @@ def _finish_document(ctx: _Context, doc: _Extracted, ex: Extraction) -> ResultOb
         verification=ver, places=resolve_places(ex.fields), text=text, result_code=result_code,
         provenance=f"sohoa://{result_key(result_code, 'provenance.json')}",
     )
-    _store_document(ctx, result, pages, steps)
-    return result
+    _store_objects(ctx, result, pages, steps)
+    return result, _document_row(result)
 
 
-def _store_document(ctx: _Context, result: ResultObject, pages: list[PageResult], steps: StepRecorder) -> None:
+def _store_objects(ctx: _Context, result: ResultObject, pages: list[PageResult], steps: StepRecorder) -> None:
+    """The result's artefacts and signed provenance, under its result code. Writing them again
+    (a retried task) overwrites the same keys: no second result appears."""
     svc = ctx.svc
     code = result.result_code
     assert code
@@ -296,32 +446,45 @@ def _store_document(ctx: _Context, result: ResultObject, pages: list[PageResult]
     record = sign(ProvenanceRecord(result_code=code, document_id=result.document_id,
                                    steps=steps.steps, created_at=now_vn()), svc.signing_key)
     svc.store.put(result_key(code, "provenance.json"), record.model_dump_json(indent=2).encode(), "application/json")
+
+
+def _document_row(result: ResultObject) -> DocumentRow:
     id_number = result.fields.get("id_number")
-    with svc.sessions() as s, s.begin():
-        if s.get(DocumentRow, result.document_id) is None:
-            s.add(DocumentRow(
-                id=result.document_id, source_sha256=result.source.sha256, first_page=result.source.pages[0],
-                result_code=code, doc_type=result.doc_type,
-                id_number_hash=hashlib.sha256(id_number.encode()).hexdigest() if id_number else None,
-                verification_status=result.verification.status, needs_review=result.needs_review,
-                branch=result.source.branch, result=result.model_dump(mode="json"),
-                search_text=fold(" ".join([result.text, *map(str, result.fields.values())])),
-            ))
+    return DocumentRow(
+        id=result.document_id, source_sha256=result.source.sha256, first_page=result.source.pages[0],
+        result_code=result.result_code, doc_type=result.doc_type,
+        id_number_hash=hashlib.sha256(id_number.encode()).hexdigest() if id_number else None,
+        verification_status=result.verification.status, needs_review=result.needs_review,
+        branch=result.source.branch, result=result.model_dump(mode="json"),
+        search_text=fold(" ".join([result.text, *map(str, result.fields.values())])),
+    )
+
+
+def _commit_documents(ctx: _Context, rows: list[DocumentRow]) -> None:
+    """All documents of the file, and the file's `done`, in one transaction: a crash before it
+    leaves the file to be processed again whole, never half recorded."""
+    with ctx.svc.sessions() as s, s.begin():
+        for doc in rows:
+            if s.get(DocumentRow, doc.id) is None:
+                s.add(doc)
+        file_row = s.get(FileRow, ctx.row.id)
+        file_row.state, file_row.lease_until, file_row.updated_at = DocState.done.value, None, utcnow()
 
 
 def _size(p: PageResult) -> tuple[int, int]:
     return p.original_size or (p.text.width, p.text.height)
 
 
-def make_result_code(document_id: str, branch: str | None) -> str:
+def make_result_code(document_id: str, branch: str | None, received: datetime) -> str:
     """`KQ-<branch>-<yymmdd>-<10 chars>`: unique, readable at a desk, and free of personal data.
 
-    The tail is derived from the document id (a content hash), so the same paper always maps to
-    the same code.
+    The tail is derived from the document id (a content hash) and the date is the day the file
+    was received, so the same paper always maps to the same code, however often it is retried.
     """
     tail = base64.b32encode(hashlib.sha256(document_id.encode()).digest()).decode()[:10]
     branch_part = re.sub(r"[^A-Z0-9]", "", (branch or "HQ").upper())[:12] or "HQ"
-    return f"KQ-{branch_part}-{now_vn():%y%m%d}-{tail}"
+    day = (received if received.tzinfo else received.replace(tzinfo=UTC)).astimezone(VN_TZ)
+    return f"KQ-{branch_part}-{day:%y%m%d}-{tail}"
 
 
 def _documents_exist(svc: Services, digest: str) -> bool:
@@ -336,6 +499,7 @@ def _set_state(svc: Services, file_id: str, state: DocState, error: ProcessingEr
             _fail(row, error)
         else:
             row.state, row.updated_at = state.value, utcnow()
+        row.lease_until = None
 
 
 # ============================================================================ 3. read back
@@ -375,4 +539,4 @@ def search(svc: Services, query: str, limit: int = 20) -> list[ResultObject]:
         return [ResultObject.model_validate(d.result) for d in s.scalars(stmt.order_by(DocumentRow.created_at.desc()).limit(limit))]
 
 
-__all__ = ["create_batch", "receive", "process_file", "process_file_or_record", "results_for_file", "get_result", "search"]
+__all__ = ["accept", "create_batch", "receive", "process_file", "read_file_page", "finish_file", "process_file_or_record", "results_for_file", "get_result", "search"]

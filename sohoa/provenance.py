@@ -19,6 +19,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from .metrics import observe_step
 from .models import ProvenanceRecord, ProvenanceStep
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -93,7 +94,10 @@ class StepRecorder:
                parameters: dict | None = None, inputs: dict[str, str] | None = None,
                outputs: dict[str, str] | None = None) -> None:
         """A step that ran elsewhere (an OCR worker process) and reported its own times."""
-        self.steps.append(ProvenanceStep(
+        step = ProvenanceStep(
             step=name, started_at=started_at, finished_at=finished_at, actor=self.actor,
             software=software or {}, parameters=parameters or {}, inputs=inputs or {}, outputs=outputs or {},
-        ))
+        )
+        self.steps.append(step)
+        # Here, not in `step()`, which ends in this call: each step is observed once, wherever it ran.
+        observe_step(name, (step.finished_at - step.started_at).total_seconds())

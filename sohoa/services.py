@@ -19,7 +19,9 @@ def make_store(settings: Settings) -> ObjectStore:
         from storage.s3 import S3ObjectStore
 
         return S3ObjectStore(settings.s3_endpoint, settings.s3_access_key, settings.s3_secret_key,
-                             settings.s3_bucket, secure=settings.s3_secure, region=settings.s3_region)
+                             settings.s3_bucket, secure=settings.s3_secure, region=settings.s3_region,
+                             part_size=settings.s3_part_size, object_lock=settings.s3_object_lock,
+                             retention_days=settings.s3_retention_days, retention_mode=settings.s3_retention_mode)
     from storage.fs import FsObjectStore
 
     return FsObjectStore(settings.objects_dir)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, create_engine, event)
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, create_engine, event)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
@@ -33,6 +33,8 @@ class FileRow(Base):
     """One received file of a batch (a ZIP member is a file of its own)."""
 
     __tablename__ = "files"
+    # The sweeper's question: which files have sat queued, or held, for too long?
+    __table_args__ = (Index("ix_files_state_updated", "state", "updated_at"),)
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
     name: Mapped[str] = mapped_column(String(1024))
@@ -44,6 +46,11 @@ class FileRow(Base):
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A worker holds a file while `lease_until` is in the future (it renews the lease as it
+    # works); an expired lease means the worker died and the file may be taken again.
+    lease_until: Mapped[datetime | None] = mapped_column()
+    claimed_by: Mapped[str | None] = mapped_column(String(200))  # the task (or worker) holding the lease
+    pages: Mapped[int | None] = mapped_column(Integer)  # counted when a worker first opens the file
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .objects import ObjectNotFound, sha256, validate_key
+from .objects import ObjectNotFound, check_digest, digest_in_key, sha256, validate_key
 
 
 class FsObjectStore:
@@ -41,9 +41,13 @@ class FsObjectStore:
 
     def get(self, key: str) -> bytes:
         try:
-            return self._path(key).read_bytes()
+            data = self._path(key).read_bytes()
         except FileNotFoundError as exc:
             raise ObjectNotFound(key) from exc
+        # Files keep no digest beside them, but an original's key is its SHA-256, so originals
+        # (the one thing that cannot be made again) are checked; derived artefacts are not.
+        expected = digest_in_key(key)
+        return check_digest(key, data, expected) if expected else data
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
@@ -60,3 +64,6 @@ class FsObjectStore:
 
     def describe(self) -> str:
         return str(self.root)
+
+    def presigned_get(self, key: str, expires_seconds: int, content_type: str | None = None) -> None:
+        return None  # embedded mode has no second server to send a client to: the API serves the bytes

@@ -40,3 +40,31 @@ def card_png(lines=CARD_LINES) -> bytes:
     buf = io.BytesIO()
     img.save(buf, "PNG")
     return buf.getvalue()
+
+
+def text_pdf(lines: list[str], pages: int = 1) -> bytes:
+    """A born-digital PDF (a real text layer: no OCR needed), card-sized, `pages` pages each
+    carrying `lines` and its page number: fast documents for tests of the work queue."""
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    if not FONT.exists():
+        pytest.skip("fonts-liberation2 is not installed")
+    if "LiberationSans" not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont("LiberationSans", str(FONT)))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(86 * mm, 54 * mm))
+    for page in range(1, pages + 1):
+        c.setFont("LiberationSans", 6)
+        for i, line in enumerate([*lines, f"Trang {page}/{pages}"]):
+            c.drawString(4 * mm, (50 - 3.2 * i) * mm, line)
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def card_lines(n: int) -> list[str]:
+    """The plain card's text with a different 12-digit id number for each `n` (distinct bytes)."""
+    return [f"Số / No.: 0741870{n:05d}" if text.startswith("Số / No.") else text for text, _ in CARD_LINES]

@@ -106,7 +106,7 @@ def test_readiness_checks_database_and_storage(client: TestClient, svc, monkeypa
     def storage_down(*_a, **_k):
         raise ConnectionError("connection refused")
 
-    monkeypatch.setattr(svc.store, "put", storage_down)
+    monkeypatch.setattr(svc.store, "get", storage_down)
     r = client.get("/readyz")
     assert r.status_code == 503
     comp = r.json()["components"]

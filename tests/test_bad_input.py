@@ -32,8 +32,9 @@ def encrypted_pdf() -> bytes:
     return buf.getvalue()
 
 
-def test_a_batch_of_bad_files_around_a_good_one(tmp_path) -> None:
-    svc = build_services(Settings(data_dir=tmp_path / "d", limits=Limits(max_file_bytes=2_000_000, max_pages=3)))
+def test_a_batch_of_bad_files_around_a_good_one(tmp_path, database_url) -> None:
+    svc = build_services(Settings(data_dir=tmp_path / "d", database_url=database_url,
+                                  limits=Limits(max_file_bytes=2_000_000, max_pages=3)))
     good = card_png()
     inputs = {
         "empty.pdf": b"",

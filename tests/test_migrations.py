@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
 from storage.db import Base, make_engine
-from storage.migrate import MIGRATIONS, current
+from storage.migrate import FIRST_REVISION, MIGRATIONS, current, upgrade
 
 from .conftest import tool_missing
 
@@ -34,8 +34,10 @@ def test_new_sqlite_database_is_migrated_to_the_models(tmp_path) -> None:
 def test_database_from_before_migrations_is_adopted_with_its_rows(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = create_engine(url)
-    Base.metadata.create_all(old)  # how storage/db.py made databases before migrations
+    # How storage/db.py made databases before migrations: the first revision's tables, no version.
+    upgrade(old, FIRST_REVISION)
     with old.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
         conn.execute(text("INSERT INTO registry (id_number, full_name, source, updated_at) "
                           "VALUES ('074187001234', 'Nguyễn Thị Hồng Nhung', 't', CURRENT_TIMESTAMP)"))
     engine = make_engine(url)

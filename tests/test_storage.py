@@ -10,7 +10,7 @@ from sohoa import registry
 from sohoa.models import ProvenanceRecord, ProvenanceStep
 from sohoa.provenance import load_or_create_key, sign, verify_signature
 from storage.fs import FsObjectStore
-from storage.objects import ObjectNotFound, sha256
+from storage.objects import ObjectDamaged, ObjectNotFound, original_key, sha256
 
 
 def test_fs_store_roundtrip_and_no_temp_leftovers(tmp_path) -> None:
@@ -23,6 +23,21 @@ def test_fs_store_roundtrip_and_no_temp_leftovers(tmp_path) -> None:
     store.delete("results/KQ-1/text.txt")
     with pytest.raises(ObjectNotFound):
         store.get("results/KQ-1/text.txt")
+
+
+def test_fs_store_checks_originals_against_the_digest_their_key_names(tmp_path) -> None:
+    store = FsObjectStore(tmp_path)
+    scan = b"%PDF-1.7 the dossier"
+    key = original_key(store.put(original_key(sha256(scan)), scan))
+    assert store.get(key) == scan
+    (tmp_path / key).write_bytes(b"%PDF-1.7 the dossieR")  # one flipped byte on disk
+    with pytest.raises(ObjectDamaged, match=key):
+        store.get(key)
+    # Derived artefacts keep no digest on disk: they are read as they are (and can be made again).
+    store.put("results/KQ-1/text.txt", b"text")
+    (tmp_path / "results/KQ-1/text.txt").write_bytes(b"txet")
+    assert store.get("results/KQ-1/text.txt") == b"txet"
+    assert store.presigned_get(key, 300) is None  # embedded mode: the API serves the bytes itself
 
 
 @pytest.mark.parametrize("key", ["../x", "/etc/passwd", "a//b", "a/../b", ""])

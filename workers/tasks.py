@@ -1,8 +1,22 @@
-"""Task code shared by the embedded worker and Celery workers.
+"""Celery tasks (distributed mode) and the task body the embedded worker shares with them.
 
-In distributed mode (`SOHOA_BROKER_URL` set) the API enqueues `sohoa.process_file` on Celery
-and `sohoa worker` consumes it; the production-deployment issue adds queues per workload,
-page fan-out and retries with backoff.
+The work of one file, as Celery sees it:
+
+    sohoa.process_file(f)            on sohoa.small (<= small_max_pages pages) or sohoa.large
+      ├─ short file: every step here, pages read by this worker's OCR pool
+      └─ long file (>= fanout_min_pages): one sohoa.read_page(f, n) per page on sohoa.pages,
+         read in parallel by any worker; the page task that completes the set sends
+         sohoa.finish_file(f) (split -> extract -> verify -> store).
+
+Why not a Celery chain per step for every file: between steps a page's images would travel
+through the broker or storage, which costs more than most steps; pages are the unit worth
+spreading. Why not a chord for the fan-out: a chord's join lives in the result backend and
+dies with it; here the join is "are all pages stored?", asked of object storage, so it
+survives a Redis restart and a lost message is re-sent by the sweeper.
+
+Delivery is at least once (`acks_late`; a dead worker's message comes back). Exactly-once
+*effects* come from the claims in `workers.queue` and from content-addressed results: a
+redelivered task finds its file taken or done and stops.
 """
 
 from __future__ import annotations
@@ -10,19 +24,31 @@ from __future__ import annotations
 import logging
 from functools import cache
 
-from celery import Celery
+from celery import Celery, signals
+from celery.exceptions import MaxRetriesExceededError
+from kombu import Queue
+from kombu.exceptions import ChannelError
+from sqlalchemy import func, select
 
-from sohoa.config import get_settings
-from sohoa.pipeline import process_file
+from sohoa import metrics
+from sohoa.config import Settings, get_settings
+from sohoa.logs import configure_celery_logging
+from sohoa.models import DocState
+from sohoa.pipeline import finish_file, pages_read, process_file, read_file_page
 from sohoa.services import Services, build_services
+from storage.db import FileRow
 
 from . import queue
+from .faults import is_transient
+from .queues import LARGE, MAINTENANCE, PAGES, QUEUES, SMALL
 
 log = logging.getLogger("sohoa.worker")
 
 
+# ---------------------------------------------------------------- the body both modes run
 def run_file(svc: Services, file_id: str) -> None:
-    """Process one claimed file; an unexpected error puts it back for a bounded number of retries."""
+    """Process one claimed file (embedded worker); an unexpected error puts it back for a
+    bounded number of retries."""
     try:
         process_file(svc, file_id)
     except Exception as exc:  # noqa: BLE001 - recorded on the file; the worker carries on
@@ -30,37 +56,220 @@ def run_file(svc: Services, file_id: str) -> None:
         queue.release_for_retry(svc.sessions, file_id, f"{type(exc).__name__}: {exc}")
 
 
-def make_celery() -> Celery:
-    settings = get_settings()
+# ---------------------------------------------------------------- the Celery application
+def make_celery(settings: Settings) -> Celery:
+    w = settings.workers
     app = Celery("sohoa", broker=settings.broker_url or "memory://")
-    app.conf.update(task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
-                    task_serializer="json", accept_content=["json"], broker_connection_retry_on_startup=True)
+    app.conf.update(
+        task_acks_late=True,  # a message is acknowledged after its work, so a dead worker's comes back
+        task_reject_on_worker_lost=True,  # ... also when the pool child was killed under it
+        worker_prefetch_multiplier=1,  # a worker reserves one message at a time: long tasks don't hoard
+        task_serializer="json", accept_content=["json"],
+        task_queues=[Queue(name) for name in QUEUES], task_default_queue=SMALL,
+        task_routes={"sohoa.read_page": {"queue": PAGES}, "sohoa.finish_file": {"queue": LARGE},
+                     "sohoa.sweep": {"queue": MAINTENANCE}},
+        broker_transport_options={"visibility_timeout": w.visibility_timeout_seconds},
+        broker_connection_retry_on_startup=True, broker_connection_max_retries=None,  # wait out a broker restart
+        worker_cancel_long_running_tasks_on_connection_loss=False,  # claims keep a redelivery from doubling it
+        task_ignore_result=True,  # results live in the database and object storage, not in Celery
+        beat_schedule={"sweep": {"task": "sohoa.sweep", "schedule": w.sweep_interval_seconds}},
+    )
     return app
 
 
-celery_app = make_celery()
+celery_app = make_celery(get_settings())  # what `celery -A workers.tasks worker` runs
+configure_celery_logging()  # JSON or text as configured, personal data masked, in workers too
+signals.worker_process_shutdown.connect(metrics.mark_process_dead)  # multiprocess metrics of a pool child
+
+
+@cache
+def _app_for(broker_url: str) -> Celery:
+    return make_celery(get_settings().model_copy(update={"broker_url": broker_url}))
+
+
+def sender(settings: Settings) -> Celery:
+    """The app to send with: this process's services may name another broker than its
+    environment does (tests, tools)."""
+    if settings.broker_url == celery_app.conf.broker_url:
+        return celery_app
+    return _app_for(settings.broker_url)
 
 
 @cache
 def _services() -> Services:
-    return build_services(get_settings())
+    # One file's pages in this process: Celery's pool children may not start processes of their
+    # own, and a worker machine's cores are already busy with one task each.
+    return build_services(get_settings().model_copy(update={"ocr_workers": 1}))
 
 
-@celery_app.task(name="sohoa.process_file")
-def process_file_task(file_id: str) -> None:
-    svc = _services()
-    # Claiming through the queue table keeps a redelivered message from running the file twice.
-    with svc.sessions() as s:
-        from storage.db import FileRow
+def _backoff(retries: int, settings: Settings) -> float:
+    return float(min(2 ** retries, settings.workers.retry_backoff_max_seconds))
 
-        row = s.get(FileRow, file_id)
-        if row is None or row.state not in ("queued", "processing"):
+
+def _holder(task) -> str:  # noqa: ANN001 - a bound Celery task
+    return f"task:{task.request.id}"
+
+
+def _held(svc: Services, task, file_id: str, work, take=None) -> None:  # noqa: ANN001
+    """Take the file (claim it, or `take()`), run `work` under a renewed lease, and sort out what
+    went wrong: transient faults are retried with backoff, anything else a bounded number of times."""
+    w = svc.settings.workers
+    holder = _holder(task)
+    try:
+        taken = take() if take else queue.claim(svc.sessions, file_id, holder, w.lease_seconds)
+        if not taken:
+            return  # done, failed, or someone else holds it: a duplicate message
+        with queue.Lease(svc.sessions, file_id, holder, w.lease_seconds):
+            work()
+    except Exception as exc:
+        if not is_transient(exc):
+            log.exception("file %s: unexpected error", file_id)
+            if queue.release_for_retry(svc.sessions, file_id, f"{type(exc).__name__}: {exc}"):
+                raise task.retry(countdown=_backoff(task.request.retries, svc.settings), exc=exc,
+                                 max_retries=queue.MAX_ATTEMPTS) from exc
             return
-    run_file(svc, file_id)
+        log.warning("file %s: %s, retrying (%d so far)", file_id, type(exc).__name__, task.request.retries)
+        try:
+            queue.release_transient(svc.sessions, file_id, holder)
+        except Exception:  # noqa: BLE001 - the database itself is away; our lease runs out instead
+            pass
+        try:
+            raise task.retry(countdown=_backoff(task.request.retries, svc.settings), exc=exc,
+                             max_retries=w.max_retries) from exc
+        except MaxRetriesExceededError:
+            queue.fail(svc.sessions, file_id, "dependency_unavailable",
+                       f"gave up after {w.max_retries} retries: {type(exc).__name__}: {exc}")
+
+
+@celery_app.task(name="sohoa.process_file", bind=True)
+def process_file_task(self, file_id: str) -> None:
+    svc = _services()
+
+    def work() -> None:
+        with svc.sessions() as s:
+            row = s.get(FileRow, file_id)
+        if row.pages and row.pages >= svc.settings.workers.fanout_min_pages and svc.settings.broker_url:
+            _fan_out(svc, row, _holder(self))
+        else:
+            process_file(svc, file_id)
+
+    _held(svc, self, file_id, work)
+
+
+def _fanout_holder(file_id: str) -> str:
+    return f"fanout:{file_id}"
+
+
+def _fan_out(svc: Services, row: FileRow, holder: str) -> None:
+    """Send one task per page not read yet. The file stays held (`processing`) by the fan-out
+    meanwhile, for as long as a message may wait in the broker, and each page read renews that;
+    the page that completes the set sends `finish_file`."""
+    hold = svc.settings.workers.visibility_timeout_seconds
+    queue.handover(svc.sessions, row.id, holder, _fanout_holder(row.id), hold)
+    stored, total = pages_read(svc, row.id)
+    missing = [n for n in range(1, total + 1) if n not in stored]
+    if not missing:
+        celery_app.send_task("sohoa.finish_file", args=[row.id])
+    for n in missing:
+        celery_app.send_task("sohoa.read_page", args=[row.id, n])
+
+
+@celery_app.task(name="sohoa.read_page", bind=True)
+def read_page_task(self, file_id: str, number: int) -> None:
+    svc = _services()
+    try:
+        read_file_page(svc, file_id, number)
+        queue.extend(svc.sessions, file_id, svc.settings.workers.visibility_timeout_seconds)
+        stored, total = pages_read(svc, file_id)
+    except Exception as exc:
+        if is_transient(exc):
+            raise self.retry(countdown=_backoff(self.request.retries, svc.settings), exc=exc,
+                             max_retries=svc.settings.workers.max_retries) from exc
+        # A page that cannot be read fails its file (the rest of the batch goes on).
+        log.exception("file %s page %d: unexpected error", file_id, number)
+        queue.fail(svc.sessions, file_id, "processing_failed", f"page {number}: {type(exc).__name__}: {exc}")
+        return
+    if len(stored) >= total:
+        # Several last pages may finish together; only one finish_file takes the file over.
+        celery_app.send_task("sohoa.finish_file", args=[file_id])
+
+
+@celery_app.task(name="sohoa.finish_file", bind=True)
+def finish_file_task(self, file_id: str) -> None:
+    svc = _services()
+    take = lambda: queue.handover(svc.sessions, file_id, _fanout_holder(file_id), _holder(self),  # noqa: E731
+                                  svc.settings.workers.lease_seconds)
+    _held(svc, self, file_id, lambda: finish_file(svc, file_id), take=take)
+
+
+# ---------------------------------------------------------------- sending, and re-sending what was lost
+def route(pages: int | None, settings: Settings) -> str:
+    return SMALL if (pages or 1) <= settings.workers.small_max_pages else LARGE
 
 
 def enqueue(svc: Services, file_ids: list[str]) -> None:
-    """Hand queued files to the workers: Celery when a broker is configured, else the embedded worker polls."""
-    if svc.settings.broker_url:
-        for fid in file_ids:
-            celery_app.send_task("sohoa.process_file", args=[fid])
+    """Hand queued files to the workers: Celery when a broker is configured, else the embedded
+    worker polls the table. A send that fails is not an error for the client: the file is
+    recorded as queued, and the sweeper sends it once the broker is back."""
+    if not svc.settings.broker_url or not file_ids:
+        return
+    with svc.sessions() as s:
+        rows = s.execute(select(FileRow.id, FileRow.pages).where(FileRow.id.in_(file_ids),
+                                                                 FileRow.state == DocState.queued.value)).all()
+    app = sender(svc.settings)
+    try:
+        for row in rows:
+            app.send_task("sohoa.process_file", args=[row.id], queue=route(row.pages, svc.settings))
+    except Exception:  # noqa: BLE001 - kombu raises many types for an unreachable broker
+        log.warning("broker unreachable; %d file(s) stay queued for the sweeper", len(rows), exc_info=True)
+
+
+def sweep(svc: Services) -> int:
+    """Send again what the broker no longer holds. Returns how many files were sent."""
+    w = svc.settings.workers
+    waiting, abandoned = queue.stale(svc.sessions, w.requeue_after_seconds)
+    # A long backlog is not a loss: when the broker still holds at least as many messages as
+    # there are queued files, nothing was lost, and re-sending would only double the queue.
+    if waiting and broker_depth(sender(svc.settings)) >= queued_count(svc):
+        waiting = []
+    for fid in abandoned:
+        queue.release_abandoned(svc.sessions, fid)
+    again = [*waiting, *abandoned]
+    queue.touch(svc.sessions, again)
+    enqueue(svc, again)
+    if again:
+        log.info("sweeper re-sent %d file(s) (%d waiting, %d abandoned)", len(again), len(waiting), len(abandoned))
+    return len(again)
+
+
+def queued_count(svc: Services) -> int:
+    with svc.sessions() as s:
+        return s.scalar(select(func.count()).select_from(FileRow).where(FileRow.state == DocState.queued.value)) or 0
+
+
+def broker_depth(app: Celery) -> int:
+    """Messages the broker holds for sohoa: waiting in the queues, plus (Redis) delivered but
+    not yet acknowledged."""
+    total = 0
+    with app.connection_for_read() as conn:
+        channel = conn.default_channel
+        for name in (SMALL, LARGE):
+            try:
+                total += channel.queue_declare(queue=name, passive=True).message_count
+            except ChannelError:  # Redis keeps no empty queue: none declared is none waiting
+                pass
+        if conn.transport.driver_type == "redis":
+            total += channel.client.hlen(channel.unacked_key)
+    return total
+
+
+@celery_app.task(name="sohoa.sweep")
+def sweep_task() -> int:
+    return sweep(_services())
+
+
+@signals.worker_ready.connect
+def _sweep_on_start(**_kw: object) -> None:
+    # A worker coming back after a crash or a broker restart looks for lost work at once,
+    # rather than at the next beat.
+    celery_app.send_task("sohoa.sweep")
