@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Header, HTTPException, Response, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, File, Form, Header, HTTPException, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from sohoa import pipeline
 from sohoa.models import Batch, BatchItem, DocState, ProcessingError, ResultObject
+from sohoa.services import Services
 from storage.db import BatchRow, DocumentRow, FileRow
 from workers.tasks import enqueue
 
@@ -31,7 +32,7 @@ class BatchAccepted(BaseModel):
                                              "same Idempotency-Key"}})
 async def post_batch(
     svc: ServicesDep, caller: CallerDep, request_files: Annotated[list[UploadFile], File(alias="files")],
-    response: Response,
+    response: Response, background: BackgroundTasks,
     branch: Annotated[str | None, Form(max_length=64)] = None,
     idempotency_key: Annotated[str | None, Header(max_length=200, description=(
         "the client's name for this upload: a retry with the same key (after a timeout or a 503) "
@@ -46,11 +47,17 @@ async def post_batch(
     if accepted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     else:
-        await run_in_threadpool(enqueue, svc, accepted.file_ids)
-        if svc.worker:
-            svc.worker.wake()
+        # After the response: the files are already durably queued (the database is the queue of
+        # record; a message that never reaches the broker is re-sent by the sweeper).
+        background.add_task(_hand_over, svc, accepted.file_ids)
     return BatchAccepted(batch_id=accepted.batch_id, url=f"/v1/batches/{accepted.batch_id}",
                          files=len(accepted.file_ids))
+
+
+def _hand_over(svc: Services, file_ids: list[str]) -> None:
+    enqueue(svc, file_ids)
+    if svc.worker:
+        svc.worker.wake()
 
 
 @router.get("/batches/{batch_id}", response_model=Batch)

@@ -1,16 +1,23 @@
-"""Pages per minute of `sohoa process` on this machine: files in parallel, and one long PDF whose
-pages are spread over the page pool.
+"""Pages per minute on this machine: `sohoa process` (files in parallel, and one long PDF whose
+pages are spread over the page pool), and Celery workers (distributed mode) with 1 and 2
+processes, with where the time goes per step.
 
     .venv/bin/python bench/throughput.py --n 3 --levels scan --select a4 --jobs 1,2 --pool 1,2
     .venv/bin/python bench/throughput.py --n 2 --levels photo --select cards --jobs 1 --pool 0
+    .venv/bin/python bench/throughput.py --n 5 --levels scan --select a4 --jobs '' --pool '' --celery 1,2
 
 Generates a corpus (separate process) and keeps the `--select`ed files (a4: the A4 templates,
 cards: ID cards, all). Then, in a fresh data dir each time, it runs the real command line:
 - once per --jobs value over the files (several files: one file per worker process);
 - once per --pool value over one PDF made of all the selected pages (`SOHOA_OCR_WORKERS`:
   the pages of one file read in that many processes).
-Reported: wall time (engine loading included), pages, pages/minute, pages/minute per process
-and the peak RSS of the largest process of that run (ru_maxrss of its process tree).
+- once per --celery value: a loopback Redis, the files accepted as one batch, and a real
+  `celery worker --concurrency=N`; timed after a warm-up file per process (engines loaded), from
+  the send to the last file done. The per-step time comes from the stored provenance records
+  (each step's start and end).
+Reported: wall time (engine loading included, except for --celery), pages, pages/minute,
+pages/minute per process and the peak RSS of the largest process of that run (ru_maxrss of its
+process tree; not measured for --celery).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,6 +72,85 @@ def run(args: list[str], env: dict[str, str]) -> tuple[float, int, int, float]:
     return wall, files, pages, int(out.stderr.strip().splitlines()[-1]) / 1024
 
 
+def run_celery(files: list[Path], procs: int, work: Path) -> tuple[float, int, int, dict[str, list[float]]]:
+    """The files through Redis and one `celery worker --concurrency=procs`; returns (wall s from
+    the send to the last file done, files, pages, seconds per step name)."""
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import func, select
+
+    from sohoa import pipeline
+    from sohoa.config import Settings
+    from sohoa.services import build_services
+    from storage.db import FileRow
+    from tests.servers import CeleryWorker, RedisServer
+    from workers.tasks import enqueue
+
+    redis = RedisServer(work / "redis").start()
+    settings = Settings(data_dir=work / "data", broker_url=redis.url, ocr_workers=1)
+    svc = build_services(settings)
+    env = {"SOHOA_DATA_DIR": str(settings.data_dir), "SOHOA_BROKER_URL": redis.url, "OMP_THREAD_LIMIT": "1",
+           "SOHOA_LOG_LEVEL": "WARNING"}
+    worker = CeleryWorker(env, work / "worker.log", procs, beat=False)
+
+    def finished(ids: list[str]) -> int:
+        with svc.sessions() as s:
+            return s.scalar(select(func.count()).select_from(FileRow).where(
+                FileRow.id.in_(ids), FileRow.state.in_(["done", "failed"])))
+
+    def run_batch(batch: list[Path]) -> tuple[float, list[str]]:
+        accepted = pipeline.accept(svc, [(f.name, f.read_bytes()) for f in batch], "BENCH")
+        t0 = time.perf_counter()
+        enqueue(svc, accepted.file_ids)
+        while finished(accepted.file_ids) < len(accepted.file_ids):
+            time.sleep(0.1)
+        return time.perf_counter() - t0, accepted.file_ids
+
+    try:
+        # Warm-up: one file per process (a copy with one byte more: not deduplicated), so every
+        # pool child has loaded its engines before the clock starts.
+        warm = work / "warm"
+        warm.mkdir()
+        for i in range(procs):
+            (warm / f"warm{i}.png").write_bytes(files[i % len(files)].read_bytes() + bytes([i]))
+        run_batch(sorted(warm.iterdir()))
+        wall, ids = run_batch(files)
+    finally:
+        worker.stop()
+        redis.stop()
+    results = [r for fid in ids for r in pipeline.results_for_file(svc, fid)]
+    pages = sum(len(r.source.pages) for r in results)
+    return wall, len(ids), pages, step_seconds(svc, results)
+
+
+def step_seconds(svc, results) -> dict[str, list[float]]:  # noqa: ANN001
+    """Seconds per step, over the stored provenance records (read_page_<n> counted as read_page)."""
+    from datetime import datetime
+
+    out: dict[str, list[float]] = {}
+    for r in results:
+        record = json.loads(svc.store.get(r.provenance.removeprefix("sohoa://")))
+        for st in record["steps"]:
+            name = "read_page" if st["step"].startswith("read_page_") else st["step"]
+            took = datetime.fromisoformat(st["finished_at"]) - datetime.fromisoformat(st["started_at"])
+            out.setdefault(name, []).append(took.total_seconds())
+    return out
+
+
+def print_steps(steps: dict[int, dict[str, list[float]]]) -> None:
+    print("\nWhere the time goes (Celery runs; seconds per step, mean over documents or pages):\n")
+    names = sorted({n for per in steps.values() for n in per}, key=lambda n: -sum(steps[min(steps)].get(n, [0])))
+    print("| step | " + " | ".join(f"{p} process(es): mean s | share" for p in steps) + " |")
+    print("|---|" + "---|---|" * len(steps))
+    for name in names:
+        cells = []
+        for per in steps.values():
+            total = sum(sum(v) for v in per.values())
+            vals = per.get(name, [])
+            cells.append(f"{statistics.mean(vals):.3f} | {100 * sum(vals) / total:.0f} %" if vals else "- | -")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=2)
@@ -72,6 +159,7 @@ def main() -> None:
     ap.add_argument("--select", choices=("a4", "cards", "all"), default="a4")
     ap.add_argument("--jobs", default="1,2", help="`--jobs` values for the many-files runs ('' to skip)")
     ap.add_argument("--pool", default="1,2", help="SOHOA_OCR_WORKERS values for the one-PDF runs ('' to skip)")
+    ap.add_argument("--celery", default="", help="Celery worker processes to run the files with (e.g. 1,2)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
@@ -89,6 +177,13 @@ def main() -> None:
                   f"{60 * pages / wall / jobs:.1f} | {rss:.0f} |")
         if args.pool:
             pdf = one_pdf(files, Path(tmp) / "dossier.pdf")
+        steps: dict[int, dict[str, list[float]]] = {}
+        for procs in [int(c) for c in args.celery.split(",") if c]:
+            wall, n_files, pages, steps[procs] = run_celery(files, procs, Path(tmp) / f"celery-{procs}")
+            print(f"| Celery worker, --concurrency={procs} | {procs} | {n_files} | {pages} | {wall:.1f} | "
+                  f"{60 * pages / wall:.1f} | {60 * pages / wall / procs:.1f} | - |")
+        if steps:
+            print_steps(steps)
         for workers in [int(w) for w in args.pool.split(",") if w]:
             env = {**os.environ, "SOHOA_DATA_DIR": str(Path(tmp) / f"data-pool-{workers}"),
                    "SOHOA_OCR_WORKERS": str(workers)}

@@ -68,8 +68,9 @@ _worker: tuple[object, Settings] | None = None
 
 def _init_worker(settings_json: str) -> None:
     global _worker
-    from .engines import build_engines
+    from .engines import build_engines, one_thread_per_process
 
+    one_thread_per_process()
     settings = Settings.model_validate_json(settings_json)
     _worker = (build_engines(settings), settings)
 

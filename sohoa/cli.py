@@ -110,7 +110,11 @@ def _process_ids(file_ids: list[str], svc=None) -> list[ResultObject]:  # noqa: 
 
 @lru_cache
 def _worker_services():  # noqa: ANN202 - one set of services (and one OCR engine) per worker process
-    # Files already run one per core; a page pool inside each would only oversubscribe the CPU.
+    from ocr.engines import one_thread_per_process
+
+    # Files already run one per core; a page pool (or OpenCV's threads) inside each would only
+    # oversubscribe the CPU.
+    one_thread_per_process()
     return _services(ocr_workers=1)
 
 
@@ -175,18 +179,25 @@ def records_import(csv_file: Annotated[Path, typer.Argument(exists=True, dir_oka
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(
+    host: str = "127.0.0.1", port: int = 8000,
+    workers: Annotated[int, typer.Option(help="API processes (distributed mode only: in embedded mode the "
+                                              "one process also runs the worker)")] = 1,
+) -> None:
     """The HTTP API with an embedded worker (or, with SOHOA_BROKER_URL, feeding Celery workers)."""
     import uvicorn
 
     from api.deps import api_key_for
-    from api.main import create_app
 
     settings = get_settings()
+    if workers > 1 and not settings.broker_url:
+        err.print("[red]--workers > 1 needs SOHOA_BROKER_URL: the embedded worker belongs to one process[/]")
+        raise typer.Exit(2)
     err.print(f"data dir {settings.data_dir}; API key in {settings.data_dir / 'api_key'}"
               if not settings.api_key else f"data dir {settings.data_dir}")
     api_key_for(settings)
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)  # our handlers: masked, JSON if asked
+    # log_config=None: our handlers (masked, JSON if asked), not uvicorn's.
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, log_config=None)
 
 
 @app.command()

@@ -97,8 +97,11 @@ def sender(settings: Settings) -> Celery:
 
 @cache
 def _services() -> Services:
+    from ocr.engines import one_thread_per_process
+
     # One file's pages in this process: Celery's pool children may not start processes of their
     # own, and a worker machine's cores are already busy with one task each.
+    one_thread_per_process()
     return build_services(get_settings().model_copy(update={"ocr_workers": 1}))
 
 
