@@ -93,7 +93,8 @@ class WorkerOptions(BaseModel):
     # worker that dies (kill -9, lost machine) loses the file after at most this long.
     lease_seconds: int = 120
     # Transient faults (storage or database unreachable): retried with exponential backoff
-    # (1, 2, 4, ... s, at most `retry_backoff_max_seconds` apart) this many times, then failed.
+    # (1, 2, 4, ... s, at most `retry_backoff_max_seconds` apart) this many times; after that the
+    # file waits, queued, for the sweeper (an outage never fails a document).
     max_retries: int = 12
     retry_backoff_max_seconds: int = 60
     # The sweeper re-sends work the broker lost (a broker restarted without its data, a crash

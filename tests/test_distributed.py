@@ -107,6 +107,28 @@ def test_a_poison_file_ends_failed_after_bounded_retries_not_in_a_loop(svc, monk
     assert row.state == "failed" and "parser bug" in row.error_message
 
 
+def test_an_outage_longer_than_the_retries_leaves_the_file_queued_not_failed(svc, monkeypatch) -> None:
+    from workers import tasks
+
+    fid = _one_file(svc)
+    calls = []
+
+    def storage_down(*_a: object) -> None:
+        calls.append(1)
+        raise sqlalchemy.exc.OperationalError("INSERT", {}, ConnectionRefusedError(111, "refused"))
+
+    svc.settings.workers.max_retries = 2
+    monkeypatch.setattr(tasks, "_services", lambda: svc)
+    monkeypatch.setattr(tasks, "process_file", storage_down)
+    monkeypatch.setattr(tasks, "_backoff", lambda *_a: 0)
+    tasks.process_file_task.apply(args=[fid])
+    row = _row(svc, fid)
+    assert len(calls) == 3  # the first run and 2 retries
+    assert (row.state, row.attempts, row.error_code) == ("queued", 0, None)  # for the sweeper, attempts intact
+    waiting, _ = queue.stale(svc.sessions, requeue_after_seconds=0)
+    assert fid in waiting
+
+
 # ============================================================================ a cluster on loopback
 class Cluster:
     """Redis, a shared data dir (SQLite unless a database URL is given), workers started on demand."""

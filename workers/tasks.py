@@ -137,11 +137,12 @@ def _held(svc: Services, task, file_id: str, work, take=None) -> None:  # noqa: 
         except Exception:  # noqa: BLE001 - the database itself is away; our lease runs out instead
             pass
         try:
-            raise task.retry(countdown=_backoff(task.request.retries, svc.settings), exc=exc,
-                             max_retries=w.max_retries) from exc
+            raise task.retry(countdown=_backoff(task.request.retries, svc.settings), max_retries=w.max_retries) from exc
         except MaxRetriesExceededError:
-            queue.fail(svc.sessions, file_id, "dependency_unavailable",
-                       f"gave up after {w.max_retries} retries: {type(exc).__name__}: {exc}")
+            # An outage is never the document's fault: it stays queued, and the sweeper sends it
+            # again every `requeue_after_seconds` until storage and database are back.
+            log.error("file %s: %s after %d retries; left queued for the sweeper", file_id, type(exc).__name__,
+                      w.max_retries)
 
 
 @celery_app.task(name="sohoa.process_file", bind=True)
