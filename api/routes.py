@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Header, HTTPException, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from sohoa import pipeline
@@ -119,6 +119,25 @@ def get_original(document_id: str, svc: ServicesDep, caller: CallerDep) -> Respo
     if url:
         return Response(status_code=status.HTTP_307_TEMPORARY_REDIRECT, headers={"Location": url})
     return Response(svc.store.get(f.original_key), media_type=media_type)
+
+
+class HoldingsQuery(BaseModel):
+    doc_type: str = Field(max_length=40, examples=["cccd"])
+    id_number: str = Field(pattern=r"^\d{9}(\d{3})?$", description="the citizen's 12-digit (or old 9-digit) number")
+
+
+class HoldingsAnswer(BaseModel):
+    held: bool  # a usable result exists: provenance sound, registry match, not expired
+    holdings: list[pipeline.Holding]
+
+
+@router.post("/holdings", response_model=HoldingsAnswer)
+def holdings(query: HoldingsQuery, svc: ServicesDep, caller: CallerDep) -> HoldingsAnswer:
+    """Does the state already hold a valid paper of this type for this citizen? (so the desk need
+    not ask for it again). POST, not GET: the id number stays out of URLs and access logs."""
+    found = pipeline.holdings(svc, query.doc_type, query.id_number)
+    audit(svc, caller, "holdings", query.doc_type, found=len(found))
+    return HoldingsAnswer(held=any(h.usable for h in found), holdings=found)
 
 
 @router.get("/search", response_model=list[ResultObject])

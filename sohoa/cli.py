@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +29,8 @@ records_app = typer.Typer(help="The existing electronic records that documents a
 app.add_typer(records_app, name="records")
 db_app = typer.Typer(help="The metadata database (SQLite or PostgreSQL, SOHOA_DATABASE_URL).")
 app.add_typer(db_app, name="db")
+keys_app = typer.Typer(help="The service's provenance signing key (Ed25519).")
+app.add_typer(keys_app, name="keys")
 err = Console(stderr=True)
 out = Console()
 
@@ -225,6 +228,72 @@ def worker(
 
         start_worker_metrics_server(settings.metrics_port)
     celery_app.worker_main(argv)
+
+
+@keys_app.command("init")
+def keys_init() -> None:
+    """Make a development signing key (if none exists) and write its public key beside it. In
+    production, mount the province's own key at SOHOA_SIGNING_KEY_PATH instead."""
+    from cryptography.hazmat.primitives import serialization
+
+    from .provenance import key_id, load_or_create_key
+
+    settings = get_settings()
+    existed = settings.key_path.exists()
+    key = load_or_create_key(settings.key_path)
+    public = settings.key_path.with_suffix(".pub.pem")
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+    out.print(f"{'existing' if existed else 'new'} key {key_id(key.public_key())}: {settings.key_path}\n"
+              f"public key (give it to whoever verifies): {public}")
+
+
+@app.command("verify")
+def verify_command(
+    subject: Annotated[str, typer.Argument(help="a result code (KQ-…) or a dossier (batch) id")],
+    public_key: Annotated[Path | None, typer.Option(help="PEM public key to verify with (default: this "
+                                                         "service's own key)")] = None,
+) -> None:
+    """Check a result's (or dossier's) provenance: every event's hash, link and signature, the
+    stored copy of the chain against the database's, and every stored object against the hash its
+    provenance recorded. Exit code 1 and each problem named when anything is wrong."""
+    from . import chain
+
+    svc = _services()
+    public = chain.load_public_key(public_key.read_bytes()) if public_key else None
+    problems = chain.verify_subject(svc, subject, public)
+    if problems:
+        for p in problems:
+            out.print(f"[red]✗[/] {p}")
+        raise typer.Exit(1)
+    events = chain.events(svc, subject)
+    objects = len(chain.recorded_objects(events))
+    out.print(f"[green]✓[/] {subject}: {len(events)} events, hashes, links and signatures sound; "
+              f"{objects} stored objects match their recorded SHA-256")
+
+
+@app.command()
+def audit(
+    sample: Annotated[int | None, typer.Option(help="audit this many results/dossiers, chosen at random")] = None,
+    since: Annotated[datetime | None, typer.Option(help="only those whose provenance began at or after")] = None,
+    until: Annotated[datetime | None, typer.Option(help="only those whose provenance began before")] = None,
+) -> None:
+    """Fixity audit: re-hash stored objects against their recorded SHA-256 and record a
+    fixity_check event on each chain. Exit code 1 when anything is damaged or missing."""
+    import time
+
+    from . import fixity
+
+    svc = _services()
+    t0 = time.perf_counter()
+    report = fixity.audit(svc, fixity.subjects(svc, since, until, sample))
+    took = time.perf_counter() - t0
+    for p in report.problems:
+        out.print(f"[red]✗[/] {p}")
+    out.print(f"{len(report.subjects)} results/dossiers, {report.objects} objects in {took:.1f} s "
+              f"({report.objects / took if took else 0:.0f} objects/s); {len(report.problems)} problem(s)")
+    if report.problems:
+        raise typer.Exit(1)
 
 
 @app.command()

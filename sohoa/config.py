@@ -104,6 +104,22 @@ class WorkerOptions(BaseModel):
     # Redis: a message not acknowledged this long is delivered again. Above any one task's run
     # time (a long PDF's pages are separate tasks, so a task is at most a few minutes).
     visibility_timeout_seconds: int = 3600
+    # The periodic fixity audit (`sohoa.audit`, from the worker running `--beat`): this many
+    # results and dossiers, chosen at random, re-hashed every `audit_interval_seconds`.
+    audit_interval_seconds: float = 86400
+    audit_sample: int = 1000
+
+
+class CopyOptions(BaseModel):
+    """Digitised copies ("SAO Y", Decree 30/2020/NĐ-CP) signed with the agency's certificate (docs/copies.md)."""
+
+    agency_name: str = "Trung tâm Phục vụ hành chính công tỉnh (development)"
+    pkcs12_path: Path | None = None  # default: data_dir/keys/agency.p12 (`sohoa certs init-dev`)
+    pkcs12_password: str = ""
+    # CA certificates (PEM) a copy's signature is validated against; default: data_dir/keys/ca.pem if present.
+    trust_roots: list[Path] = []
+    # The decree's floor: a scan below it is refused, never upsampled to pass.
+    min_dpi: int = 200
 
 
 class Settings(BaseSettings):
@@ -134,6 +150,8 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"  # json: one object a line for a log collector (sohoa/logs.py)
     log_level: str = "INFO"
     workers: WorkerOptions = WorkerOptions()
+    # Not `copy`: that name would shadow pydantic's BaseModel.copy and warn on every import.
+    copies: CopyOptions = CopyOptions()
 
     service_name: str = "sohoa"
     site: str = "default"  # which service-centre installation this is; goes into provenance

@@ -18,9 +18,10 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import cv2
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -40,7 +41,7 @@ from ocr.searchable_pdf import make_searchable_pdf
 from storage.db import BatchRow, DocumentRow, FileRow, utcnow
 from storage.objects import ObjectNotFound, original_key, result_key, sha256
 
-from . import __version__, metrics, registry
+from . import __version__, chain, metrics, registry
 from .models import (DocState, Extraction, FileKind, PageText, ProcessingError, ProvenanceRecord, ResultObject,
                      Source)
 from .provenance import VN_TZ, StepRecorder, now_vn, sign
@@ -71,11 +72,17 @@ def accept(svc: Services, files: Iterable[tuple[str, bytes]], branch: str | None
         return earlier
     batch_id = _new_id("b-")
     groups = [_prepare(svc, batch_id, name, data) for name, data in files]
+    rows = [row for group in groups for row in group]
+    # The dossier's provenance starts with its reception, committed with it.
+    received = chain.sign_event(chain.new_event(batch_id, "received", 1, chain.GENESIS, _actor(svc, branch),
+                                                **_reception(rows)), svc.signing_key)
+    chain.put(svc, [received])
     try:
         with svc.sessions() as s, s.begin():
             s.add(BatchRow(id=batch_id, branch=branch, idempotency_key=idempotency_key))
             s.flush()  # the batch row first: PostgreSQL checks the files' foreign key at once
-            _commit_files(s, [row for group in groups for row in group])
+            _commit_files(s, rows)
+            s.add(chain.row(received))
     except IntegrityError:
         # Two retries of one upload raced: the other one's batch stands.
         if idempotency_key and (earlier := _batch_for_key(svc, idempotency_key)):
@@ -97,7 +104,20 @@ def receive(svc: Services, batch_id: str, name: str, data: bytes) -> list[str]:
     rows = _prepare(svc, batch_id, name, data)
     with svc.sessions() as s, s.begin():
         _commit_files(s, rows)
+        branch = s.get(BatchRow, batch_id).branch
+    chain.append(svc, batch_id, "received", _actor(svc, branch), **_reception(rows))
     return [row.id for row in rows]
+
+
+def _actor(svc: Services, branch: str | None) -> str:
+    return f"{svc.settings.service_name}@{svc.settings.site}/branch:{branch or '-'}"
+
+
+def _reception(rows: list[FileRow]) -> dict:
+    """What a reception event records: each file's name and state, and its original's key and hash."""
+    return {"software": {"sohoa": __version__},
+            "parameters": {"files": [{"name": r.name, "state": r.state, "error": r.error_code} for r in rows]},
+            "outputs": {r.original_key: r.sha256 for r in rows if r.original_key}}
 
 
 def _batch_for_key(svc: Services, key: str) -> Accepted | None:
@@ -237,8 +257,7 @@ def _context(svc: Services, file_id: str) -> _Context | None:
     if _documents_exist(svc, row.sha256):
         _set_state(svc, file_id, DocState.done)
         return None
-    return _Context(svc, row, branch, StepRecorder(
-        actor=f"{svc.settings.service_name}@{svc.settings.site}/branch:{branch or '-'}"))
+    return _Context(svc, row, branch, StepRecorder(actor=_actor(svc, branch)))
 
 
 def _load_original(ctx: _Context) -> bytes:
@@ -251,8 +270,8 @@ def _load_original(ctx: _Context) -> bytes:
         raise IngestError("original_damaged", "the stored original no longer matches its SHA-256")
     with ctx.recorder.step("ingest", software={"sohoa": __version__},
                            parameters={"file": row.name, "kind": row.kind, "size": row.size},
-                           inputs={"original": row.sha256}):
-        pass
+                           inputs={"original": row.sha256}) as out:
+        out[row.original_key] = row.sha256  # an object key: `sohoa verify` re-hashes it
     return data
 
 
@@ -362,10 +381,13 @@ def _documents(ctx: _Context, pages: list[PageResult]) -> list[ResultObject]:
     documents = [_extract_document(ctx, [by_number[t.page] for t in group]) for group in groups]
     checked = cross_check([d.extraction for d in documents])
     finished = [_finish_document(ctx, d, ex) for d, ex in zip(documents, checked)]
-    _commit_documents(ctx, [row for _, row in finished])
-    for result, _ in finished:
-        metrics.observe_document(ctx.branch, result.doc_type)
-    return [result for result, _ in finished]
+    _commit_documents(ctx, finished)
+    for f in finished:
+        metrics.observe_document(ctx.branch, f.result.doc_type)
+        chain.append(ctx.svc, ctx.row.batch_id, "document_stored", ctx.recorder.actor,
+                     parameters={"file": ctx.row.name, "pages": f.result.source.pages, "doc_type": f.result.doc_type},
+                     outputs={f.result.result_code: f.events[-1].hash})
+    return [f.result for f in finished]
 
 
 @dataclass
@@ -392,7 +414,14 @@ def _extract_document(ctx: _Context, pages: list[PageResult]) -> _Extracted:
     return _Extracted(pages, steps, ex)
 
 
-def _finish_document(ctx: _Context, doc: _Extracted, ex: Extraction) -> tuple[ResultObject, DocumentRow]:
+@dataclass
+class _Finished:
+    result: ResultObject
+    row: DocumentRow
+    events: list[chain.Event]  # the result's provenance chain, stored, committed with the row
+
+
+def _finish_document(ctx: _Context, doc: _Extracted, ex: Extraction) -> _Finished:
     """Registry check and storage of one document, after the dossier cross-checks."""
     svc, row, pages, steps = ctx.svc, ctx.row, doc.pages, doc.steps
     numbers = [p.text.page for p in pages]
@@ -417,7 +446,9 @@ def _finish_document(ctx: _Context, doc: _Extracted, ex: Extraction) -> tuple[Re
         provenance=f"sohoa://{result_key(result_code, 'provenance.json')}",
     )
     _store_objects(ctx, result, pages, steps)
-    return result, _document_row(result)
+    events = chain.from_steps(result_code, steps.steps, svc.signing_key)
+    chain.put(svc, events)
+    return _Finished(result, _document_row(result), events)
 
 
 def _store_objects(ctx: _Context, result: ResultObject, pages: list[PageResult], steps: StepRecorder) -> None:
@@ -426,26 +457,28 @@ def _store_objects(ctx: _Context, result: ResultObject, pages: list[PageResult],
     svc = ctx.svc
     code = result.result_code
     assert code
-    with steps.step("store", parameters={"backend": svc.settings.storage_backend}) as out:
-        for p in pages:
-            if p.cleaned_png is not None:
-                out[f"page_{p.text.page}.png"] = svc.store.put(result_key(code, f"pages/{p.text.page}.png"),
-                                                               p.cleaned_png, "image/png")
-        for p in pages:
-            w, h = _size(p)
-            out[f"alto_{p.text.page}.xml"] = svc.store.put(
-                result_key(code, f"alto/{p.text.page}.xml"),
-                to_alto(p.text, f"{result.source.file}#page={p.text.page}", w, h), "application/xml")
-        if any(p.original_jpeg for p in pages):
-            pdf = make_searchable_pdf([(p.original_jpeg, p.text, p.dpi)
-                                       for p in pages if p.original_jpeg], title=code)
-            out["searchable.pdf"] = svc.store.put(result_key(code, "searchable.pdf"), pdf, "application/pdf")
-        out["text.txt"] = svc.store.put(result_key(code, "text.txt"), result.text.encode(), "text/plain; charset=utf-8")
-        out["result.json"] = svc.store.put(result_key(code, "result.json"),
-                                           result.model_dump_json(indent=2).encode(), "application/json")
     record = sign(ProvenanceRecord(result_code=code, document_id=result.document_id,
                                    steps=steps.steps, created_at=now_vn()), svc.signing_key)
-    svc.store.put(result_key(code, "provenance.json"), record.model_dump_json(indent=2).encode(), "application/json")
+    with steps.step("store", parameters={"backend": svc.settings.storage_backend}) as out:
+        def put(name: str, data: bytes, content_type: str) -> None:
+            key = result_key(code, name)
+            out[key] = svc.store.put(key, data, content_type)  # keyed by object: `sohoa verify` re-hashes
+
+        for p in pages:
+            if p.cleaned_png is not None:
+                put(f"pages/{p.text.page}.png", p.cleaned_png, "image/png")
+        for p in pages:
+            w, h = _size(p)
+            put(f"alto/{p.text.page}.xml", to_alto(p.text, f"{result.source.file}#page={p.text.page}", w, h),
+                "application/xml")
+        if any(p.original_jpeg for p in pages):
+            put("searchable.pdf", make_searchable_pdf([(p.original_jpeg, p.text, p.dpi)
+                                                       for p in pages if p.original_jpeg], title=code),
+                "application/pdf")
+        put("text.txt", result.text.encode(), "text/plain; charset=utf-8")
+        put("result.json", result.model_dump_json(indent=2).encode(), "application/json")
+        # The processing record up to here, signed on its own (readable without the chain).
+        put("provenance.json", record.model_dump_json(indent=2).encode(), "application/json")
 
 
 def _document_row(result: ResultObject) -> DocumentRow:
@@ -460,13 +493,15 @@ def _document_row(result: ResultObject) -> DocumentRow:
     )
 
 
-def _commit_documents(ctx: _Context, rows: list[DocumentRow]) -> None:
-    """All documents of the file, and the file's `done`, in one transaction: a crash before it
-    leaves the file to be processed again whole, never half recorded."""
+def _commit_documents(ctx: _Context, finished: list[_Finished]) -> None:
+    """All documents of the file, their provenance chains, and the file's `done`, in one
+    transaction: a crash before it leaves the file to be processed again whole, never half
+    recorded (the retry rewrites the same objects and events)."""
     with ctx.svc.sessions() as s, s.begin():
-        for doc in rows:
-            if s.get(DocumentRow, doc.id) is None:
-                s.add(doc)
+        for f in finished:
+            if s.get(DocumentRow, f.row.id) is None:
+                s.add(f.row)
+                s.add_all(chain.row(ev) for ev in f.events)
         file_row = s.get(FileRow, ctx.row.id)
         file_row.state, file_row.lease_until, file_row.updated_at = DocState.done.value, None, utcnow()
 
@@ -528,6 +563,48 @@ def get_result(svc: Services, result_code: str) -> ResultObject | None:
     with svc.sessions() as s:
         d = s.scalar(select(DocumentRow).where(DocumentRow.result_code == result_code))
         return ResultObject.model_validate(d.result) if d else None
+
+
+class Holding(BaseModel):
+    """One stored result that answers "does the state already hold this paper?"."""
+
+    result_code: str
+    doc_type: str
+    verification_status: str  # against the registry: match, mismatch, check, not_found, …
+    provenance_ok: bool  # its event chain's hashes, links and signatures verify
+    expired: bool | None = None  # by the paper's own expiry date, when it has one
+    stored_at: datetime
+
+    @property
+    def usable(self) -> bool:
+        return self.provenance_ok and self.verification_status == "match" and not self.expired
+
+
+def holdings(svc: Services, doc_type: str, id_number: str) -> list[Holding]:
+    """Stored results of `doc_type` for the citizen with `id_number`, newest first. Looked up by the
+    number's SHA-256 (the number itself is not indexed in clear)."""
+    digest = hashlib.sha256(id_number.encode()).hexdigest()
+    with svc.sessions() as s:
+        rows = s.scalars(select(DocumentRow).where(DocumentRow.id_number_hash == digest,
+                                                   DocumentRow.doc_type == doc_type)
+                         .order_by(DocumentRow.created_at.desc())).all()
+    today = now_vn().date()
+    out = []
+    for row in rows:
+        expiry = parse_iso_date(row.result.get("fields", {}).get("date_of_expiry"))
+        out.append(Holding(result_code=row.result_code, doc_type=row.doc_type,
+                           verification_status=row.verification_status,
+                           provenance_ok=not chain.verify_subject(svc, row.result_code, check_objects=False),
+                           expired=(expiry < today) if expiry else None,
+                           stored_at=row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)))
+    return out
+
+
+def parse_iso_date(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def search(svc: Services, query: str, limit: int = 20) -> list[ResultObject]:

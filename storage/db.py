@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, create_engine, event)
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+                        create_engine, event)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
@@ -86,6 +87,20 @@ class RegistryRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class EventRow(Base):
+    """Append-only: the provenance event chain (sohoa/chain.py); the signed event is in `event`."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("subject", "seq", name="uq_events_subject_seq"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(80), index=True)  # a result code or a dossier id
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    at: Mapped[datetime] = mapped_column()
+    hash: Mapped[str] = mapped_column(String(64))
+    event: Mapped[dict] = mapped_column(JSON)
+
+
 class AuditRow(Base):
     """Append-only: every read of personal data through the API."""
 
@@ -124,4 +139,4 @@ def make_sessionmaker(url: str) -> sessionmaker:
     return sessionmaker(make_engine(url), expire_on_commit=False)
 
 
-__all__ = ["AuditRow", "Base", "BatchRow", "DocumentRow", "FileRow", "RegistryRow", "JSON", "make_sessionmaker", "utcnow"]
+__all__ = ["AuditRow", "Base", "BatchRow", "DocumentRow", "EventRow", "FileRow", "RegistryRow", "JSON", "make_sessionmaker", "utcnow"]

@@ -67,12 +67,13 @@ def make_celery(settings: Settings) -> Celery:
         task_serializer="json", accept_content=["json"],
         task_queues=[Queue(name) for name in QUEUES], task_default_queue=SMALL,
         task_routes={"sohoa.read_page": {"queue": PAGES}, "sohoa.finish_file": {"queue": LARGE},
-                     "sohoa.sweep": {"queue": MAINTENANCE}},
+                     "sohoa.sweep": {"queue": MAINTENANCE}, "sohoa.audit": {"queue": MAINTENANCE}},
         broker_transport_options={"visibility_timeout": w.visibility_timeout_seconds},
         broker_connection_retry_on_startup=True, broker_connection_max_retries=None,  # wait out a broker restart
         worker_cancel_long_running_tasks_on_connection_loss=False,  # claims keep a redelivery from doubling it
         task_ignore_result=True,  # results live in the database and object storage, not in Celery
-        beat_schedule={"sweep": {"task": "sohoa.sweep", "schedule": w.sweep_interval_seconds}},
+        beat_schedule={"sweep": {"task": "sohoa.sweep", "schedule": w.sweep_interval_seconds},
+                       "audit": {"task": "sohoa.audit", "schedule": w.audit_interval_seconds}},
     )
     return app
 
@@ -265,6 +266,18 @@ def broker_depth(app: Celery) -> int:
         if conn.transport.driver_type == "redis":
             total += channel.client.hlen(channel.unacked_key)
     return total
+
+
+@celery_app.task(name="sohoa.audit")
+def audit_task() -> int:
+    """The periodic fixity audit: a random sample; damage is recorded on each chain (and logged)."""
+    from sohoa import fixity
+
+    svc = _services()
+    report = fixity.audit(svc, fixity.subjects(svc, sample=svc.settings.workers.audit_sample))
+    for problem in report.problems:
+        log.error("fixity: %s", problem)
+    return len(report.problems)
 
 
 @celery_app.task(name="sohoa.sweep")
