@@ -174,8 +174,14 @@ def load_public_key(pem: bytes) -> Ed25519PublicKey:
 
 
 # ============================================================================ verification
-def check_chain(chain: list[Event], public: Ed25519PublicKey, subject: str) -> list[str]:
-    """Problems with one chain as given (hashes, links, order, signatures); empty when sound."""
+Keys = Ed25519PublicKey | dict[str, Ed25519PublicKey]  # one key, or key id -> key
+
+
+def check_chain(chain: list[Event], keys: Keys, subject: str) -> list[str]:
+    """Problems with one chain as given (hashes, links, order, signatures); empty when sound.
+    With several keys (a dossier imported from another service, then continued here), each
+    event's signature is checked with the key its own key id names."""
+    ring = keys if isinstance(keys, dict) else {key_id(keys): keys}
     problems: list[str] = []
     prev = GENESIS
     for i, ev in enumerate(chain, start=1):
@@ -190,11 +196,14 @@ def check_chain(chain: list[Event], public: Ed25519PublicKey, subject: str) -> l
             problems.append(f"{where}: its content does not match its hash (altered)")
         if ev.signature is None:
             problems.append(f"{where}: not signed")
+        elif (public := ring.get(ev.signature.key_id)) is None:
+            problems.append(f"{where}: signed with key {ev.signature.key_id}, which is not a trusted key here "
+                            f"({', '.join(sorted(ring))}): the signature does not verify")
         else:
             try:
                 public.verify(base64.b64decode(ev.signature.value), bytes.fromhex(ev.hash))
             except (InvalidSignature, ValueError):
-                problems.append(f"{where}: signature does not verify with key {key_id(public)}")
+                problems.append(f"{where}: signature does not verify with key {ev.signature.key_id}")
         prev = ev.hash
     return problems
 
@@ -213,12 +222,25 @@ def stored_chain(svc, subject: str) -> tuple[list[Event], list[str]]:  # noqa: A
     return chain, problems
 
 
+def trusted_keys(svc) -> dict[str, Ed25519PublicKey]:  # noqa: ANN001
+    """This service's key, and the keys of services whose bags it imported (verified on import)."""
+    own = svc.signing_key.public_key()
+    ring = {key_id(own): own}
+    for k in svc.store.list("keys/imported/"):
+        try:
+            public = load_public_key(svc.store.get(k))
+        except Exception:  # noqa: BLE001 - a damaged key file: its events then fail, and say so
+            continue
+        ring[key_id(public)] = public
+    return ring
+
+
 def verify_subject(svc, subject: str, public: Ed25519PublicKey | None = None,  # noqa: ANN001
                    check_objects: bool = True) -> list[str]:
     """Everything wrong with a subject's provenance: the stored chain (hashes, links, signatures),
     its agreement with the database's copy, and — with `check_objects` — every stored object an
-    event names as output, re-hashed. Empty: sound."""
-    public = public or svc.signing_key.public_key()
+    event names as output, re-hashed. Empty: sound. `public`: verify with that key alone."""
+    public = public or trusted_keys(svc)
     chain, problems = stored_chain(svc, subject)
     if not chain and not problems:
         return [f"{subject}: no provenance events stored"]

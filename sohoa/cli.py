@@ -261,7 +261,7 @@ def verify_command(
 
     svc = _services()
     public = chain.load_public_key(public_key.read_bytes()) if public_key else None
-    problems = chain.verify_subject(svc, subject, public)
+    problems = chain.verify_subject(svc, subject, public) + _copy_problems(svc, subject)
     if problems:
         for p in problems:
             out.print(f"[red]✗[/] {p}")
@@ -270,6 +270,26 @@ def verify_command(
     objects = len(chain.recorded_objects(events))
     out.print(f"[green]✓[/] {subject}: {len(events)} events, hashes, links and signatures sound; "
               f"{objects} stored objects match their recorded SHA-256")
+
+
+def _copy_problems(svc, subject: str) -> list[str]:  # noqa: ANN001 - Services
+    """The signed copies a result's chain lists: each one's PAdES signature, checked against the
+    agency's CA (docs/copies.md); their bytes are already checked against the chain."""
+    from . import chain
+    from .copies import trust_root_paths, validate_copy
+
+    keys = [k for ev in chain.events(svc, subject) if ev.type == "copy_issued" for k in ev.outputs if "/" in k]
+    roots = [p.read_bytes() for p in trust_root_paths(svc.settings)]
+    problems = []
+    for key in keys:
+        try:
+            report = validate_copy(svc.store.get(key), roots)
+        except Exception as exc:  # noqa: BLE001 - missing or damaged: verify_subject names it already
+            problems.append(f"{key}: the signed copy cannot be validated ({type(exc).__name__})")
+            continue
+        if not report.valid:
+            problems.append(f"{key}: the copy's signature is not valid ({'; '.join(report.problems) or 'see sohoa copy'})")
+    return problems
 
 
 @app.command()
@@ -319,6 +339,94 @@ def search(text: str, limit: int = 20) -> None:
     for r in hits:
         sys.stdout.write(f"{r.result_code}\t{r.doc_type}\t{r.source.file}\tpages {','.join(map(str, r.source.pages))}\t"
                          f"{r.verification.status}{chr(9) + 'needs review' if r.needs_review else ''}\n")
+
+
+
+
+# ---------------------------------------------------------------- dossiers as BagIt bags (sohoa/bag.py, docs/archive.md)
+@app.command("export")
+def bag_export(
+    batch_id: Annotated[str, typer.Argument(help="the batch (dossier) to export")],
+    out_dir: Annotated[Path, typer.Argument(help="a new or empty folder to write the bag in")],
+) -> None:
+    """Write a dossier as a BagIt bag: originals, results, signed provenance, Decree 30/2020 metadata."""
+    from .bag import ExportRefused, export_dossier
+
+    try:
+        path = export_dossier(_services(), batch_id, out_dir)
+    except KeyError:
+        err.print(f"[red]no batch {batch_id}[/]")
+        raise typer.Exit(1) from None
+    except (ExportRefused, FileExistsError) as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    out.print(f"bag of {batch_id} written to {path}")
+
+
+@app.command("import")
+def bag_import(bag_dir: Annotated[Path, typer.Argument(help="the bag's folder", exists=True, file_okay=False)]) -> None:
+    """Take a dossier bag in after verifying it whole; refused (exit code 1) with every problem listed."""
+    from .bag import import_bag
+
+    report = import_bag(_services(), bag_dir)
+    sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    if not report.accepted:
+        raise typer.Exit(1)
+
+
+# ---------------------------------------------------------------- digitised copies (sohoa/copies.py, docs/copies.md)
+certs_app = typer.Typer(help="The agency certificate that signs digitised copies (docs/copies.md).")
+app.add_typer(certs_app, name="certs")
+
+
+@certs_app.command("init-dev")
+def certs_init_dev(
+    agency: Annotated[str | None, typer.Option(help="the agency's name (default: SOHOA_COPIES__AGENCY_NAME)")] = None,
+    force: Annotated[bool, typer.Option(help="replace an existing agency key")] = False,
+) -> None:
+    """Make a development CA and agency certificate in data_dir/keys (ca.pem, ca-key.pem, agency.p12).
+    Trusted by nobody but this installation; a real deployment uses the agency's own PKCS#12."""
+    from .certs import init_dev_pki
+
+    settings = Settings()
+    name = agency or settings.copies.agency_name
+    try:
+        # The PKCS#12 is encrypted with SOHOA_COPIES__PKCS12_PASSWORD, so signing can open it; empty: unencrypted.
+        pki = init_dev_pki(settings.data_dir / "keys", name, settings.copies.pkcs12_password.encode(), overwrite=force)
+    except FileExistsError as exc:
+        err.print(f"[red]{exc} (--force replaces it)[/]")
+        raise typer.Exit(1) from None
+    out.print(f"development CA {pki.ca_pem}\nagency key and certificate {pki.agency_p12} ({name})")
+    if name != settings.copies.agency_name:
+        err.print(f"[yellow]copies are stamped with SOHOA_COPIES__AGENCY_NAME ({settings.copies.agency_name!r}); "
+                  "set it to the same name[/]")
+    if settings.copies.pkcs12_path and settings.copies.pkcs12_path != pki.agency_p12:
+        err.print(f"[yellow]SOHOA_COPIES__PKCS12_PATH points at {settings.copies.pkcs12_path}, not this key[/]")
+
+
+@app.command("copy")
+def copy_result(result_code: str) -> None:
+    """Issue a signed digitised copy ("SAO Y", Decree 30/2020/NĐ-CP) of a result's original pages,
+    print its key, then its validation as JSON (exit code 1 if it does not validate)."""
+    from .copies import issue_copy, trust_root_paths, validate_copy
+
+    svc = _services()
+    try:
+        issued = issue_copy(svc, result_code)
+    except LookupError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
+    except (ValueError, FileNotFoundError) as exc:
+        err.print(f"[red]no copy issued: {exc}[/]")
+        raise typer.Exit(1) from None
+    sys.stdout.write(issued.key + "\n")
+    roots = trust_root_paths(svc.settings)
+    if not roots:
+        err.print("[yellow]no CA to validate against: set SOHOA_COPIES__TRUST_ROOTS[/]")
+    report = validate_copy(svc.store.get(issued.key), [p.read_bytes() for p in roots])
+    sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    if not report.valid:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

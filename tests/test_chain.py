@@ -172,3 +172,21 @@ def test_the_state_already_holds_a_verified_card_and_says_so(svc) -> None:
         _flip(event, event.stat().st_size // 2)
         tampered = client.post("/v1/holdings", json={"doc_type": "cccd", "id_number": "074187001234"}, headers=h).json()
         assert not tampered["held"] and tampered["holdings"][0]["provenance_ok"] is False
+
+
+def test_a_chain_continued_by_another_service_verifies_with_both_keys(svc) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    # Two events signed by another province's service (as in an imported bag), then one of ours.
+    theirs = Ed25519PrivateKey.generate()
+    first = chain.sign_event(chain.new_event("b-imported", "received", 1, chain.GENESIS, "them"), theirs)
+    second = chain.sign_event(chain.new_event("b-imported", "export", 2, first.hash, "them"), theirs)
+    chain.put(svc, [first, second])
+    with svc.sessions() as s, s.begin():
+        s.add_all([chain.row(first), chain.row(second)])
+    chain.append(svc, "b-imported", "import", "us")
+    assert any("not a trusted key here" in p for p in chain.verify_subject(svc, "b-imported"))
+    pem = theirs.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    svc.store.put("keys/imported/theirs.pem", pem)
+    assert chain.verify_subject(svc, "b-imported") == []
