@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,9 +33,10 @@ def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
             item.add_marker(skip)
 
 
-@pytest.fixture
-def database_url() -> Iterator[str | None]:
-    """None (SQLite in the data dir) or, in the PostgreSQL pass, a fresh schema's URL."""
+@contextmanager
+def fresh_database() -> Iterator[str | None]:
+    """None (SQLite in the data dir) or, in the PostgreSQL pass, the URL of a new, empty schema
+    that is dropped afterwards."""
     if not ON_POSTGRES:
         yield None
         return
@@ -50,6 +52,12 @@ def database_url() -> Iterator[str | None]:
     yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def database_url() -> Iterator[str | None]:
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture

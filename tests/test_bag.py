@@ -5,9 +5,7 @@ cannot see is refused without writing anything."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from sohoa.services import Services, build_services
 from storage.db import BatchRow, DocumentRow, EventRow, FileRow
 from storage.objects import original_key, sha256
 
-from .conftest import ON_POSTGRES
+from .conftest import fresh_database
 from .docs import card_lines, text_pdf
 
 ROWS = (BatchRow, FileRow, DocumentRow, EventRow)
@@ -34,21 +32,9 @@ ROWS = (BatchRow, FileRow, DocumentRow, EventRow)
 
 @pytest.fixture
 def other_database_url() -> Iterator[str | None]:
-    """The second installation's own database: a SQLite file in its data dir, or in the PostgreSQL
-    pass a schema of its own (sharing the first's would make every import a no-op)."""
-    if not ON_POSTGRES:
-        yield None
-        return
-    import psycopg
-
-    base = os.environ["SOHOA_TEST_DATABASE_URL"]
-    schema = "t_" + uuid.uuid4().hex[:12]
-    dsn = base.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    """The second installation's own database (sharing the first's would make every import a no-op)."""
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture

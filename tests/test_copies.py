@@ -327,3 +327,27 @@ def test_verify_command_checks_the_copies_signatures(tmp_path, monkeypatch) -> N
     said = " ".join(bad.output.split())  # the console wraps long lines
     assert bad.exit_code == 1 and f"{issued.key}: the copy's signature is not valid" in said
     assert chain.verify_subject(svc, res.result_code) == []  # the chain itself is sound
+
+
+def test_any_single_byte_change_of_an_issued_copy_is_named_by_verify(tmp_path) -> None:
+    from sohoa.copies import issue_copy
+    from sohoa.services import build_services
+
+    from .docs import card_lines, text_pdf
+
+    settings = Settings(data_dir=tmp_path / "data")
+    svc = build_services(settings)
+    init_dev_pki(settings.data_dir / "keys", settings.copies.agency_name, b"")
+    batch = pipeline.create_batch(svc, "CN1")
+    [fid] = pipeline.receive(svc, batch, "card.pdf", text_pdf(card_lines(6)))
+    [res] = pipeline.process_file(svc, fid)
+    issued = issue_copy(svc, res.result_code)
+    path = settings.objects_dir / issued.key
+    good = path.read_bytes()
+    for at in (0, len(good) // 4, len(good) // 2, 3 * len(good) // 4, len(good) - 1):
+        changed = bytearray(good)
+        changed[at] ^= 0x01
+        path.write_bytes(bytes(changed))
+        assert any(p.startswith(f"{issued.key}:") for p in chain.verify_subject(svc, res.result_code)), at
+    path.write_bytes(good)
+    assert chain.verify_subject(svc, res.result_code) == []
