@@ -101,6 +101,19 @@ class EventRow(Base):
     event: Mapped[dict] = mapped_column(JSON)
 
 
+class ApiKeyRow(Base):
+    """An API key: only its SHA-256 is kept, with its role and, for scanners, its branch."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # k-…, shown in audit logs
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # scanner, downstream, archivist, reviewer, admin
+    branch: Mapped[str | None] = mapped_column(String(64))  # a scanner's own branch
+    label: Mapped[str | None] = mapped_column(String(200))  # who holds it (a desk, a system)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
 class AuditRow(Base):
     """Append-only: every read of personal data through the API."""
 
@@ -139,4 +152,4 @@ def make_sessionmaker(url: str) -> sessionmaker:
     return sessionmaker(make_engine(url), expire_on_commit=False)
 
 
-__all__ = ["AuditRow", "Base", "BatchRow", "DocumentRow", "EventRow", "FileRow", "RegistryRow", "JSON", "make_sessionmaker", "utcnow"]
+__all__ = ["ApiKeyRow", "AuditRow", "Base", "BatchRow", "DocumentRow", "EventRow", "FileRow", "RegistryRow", "JSON", "make_sessionmaker", "utcnow"]
