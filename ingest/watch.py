@@ -28,6 +28,8 @@ from pathlib import Path
 
 from sohoa.provenance import now_vn
 
+from .names import display_name
+
 log = logging.getLogger("sohoa.watch")
 
 TAKING, DONE, FAILED = ".sohoa-taking", "done", "failed"
@@ -130,8 +132,7 @@ def _read(taken: Path) -> list[tuple[str, bytes]]:
 
 
 def _printable(name: str) -> str:
-    """A file name as text: bytes that are not UTF-8 (an old scanner's code page) become U+FFFD."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return display_name(name)
 
 
 def _content_key(files: list[tuple[str, bytes]]) -> str:

@@ -31,6 +31,7 @@ from extraction.extract import extract
 from extraction.normalize import fold
 from extraction.split import split_dossier
 from ingest.errors import IngestError
+from ingest.names import display_name
 from ingest.pages import RawPage, count_pages, iter_pages
 from ingest.sniff import sniff
 from ingest.unpack import unpack_zip
@@ -135,6 +136,7 @@ def _new_id(prefix: str) -> str:
 
 def _prepare(svc: Services, batch_id: str, name: str, data: bytes, depth: int = 0) -> list[FileRow]:
     """The original stored, and its file row(s) ready to record: ZIP members are files of their own."""
+    name = display_name(name)
     digest = sha256(data)
     key = original_key(digest)
     # The original is safe before anything looks inside it: nothing received is ever lost.
