@@ -1,17 +1,21 @@
-"""Dependencies of the HTTP API: services, the caller's identity, and the audit log."""
+"""Dependencies of the HTTP API: services, the caller's identity and role, and the audit log."""
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
+from fastapi.security import APIKeyHeader
 
 from sohoa.config import Settings
 from sohoa.services import Services
 from storage.db import AuditRow
+
+from . import keys
 
 
 def get_services(request: Request) -> Services:
@@ -22,7 +26,8 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def api_key_for(settings: Settings) -> str:
-    """The configured key, or one generated on first start and kept (0600) in the data dir."""
+    """The configured key, or one generated on first start and kept (0600) in the data dir.
+    It is the legacy single key and acts as an admin key (docs/api-access.md)."""
     if settings.api_key:
         return settings.api_key
     path = settings.data_dir / "api_key"
@@ -33,24 +38,77 @@ def api_key_for(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-@dataclass
+# Not a hex id like the stored keys' (k-<16 hex>), so it can never name one of them.
+LEGACY_KEY_ID = "k-legacy"
+
+
+@dataclass(frozen=True)
 class Caller:
-    name: str
+    name: str  # the key id: what the audit log records, never the secret
+    role: str
+    branch: str | None  # a scanner's own branch; None for every other role
     purpose: str | None
 
+    def upload_branch(self, requested: str | None, default: str | None) -> str | None:
+        """The branch an upload is recorded under. A scanner uploads for its own branch only, so
+        one desk's key cannot file papers under another desk's name."""
+        if self.role != "scanner":
+            return requested or default
+        if requested and requested != self.branch:
+            raise HTTPException(403, f"this scanner key uploads for branch {self.branch} only")
+        return self.branch
 
-def get_caller(
-    request: Request,
-    x_api_key: Annotated[str | None, Header()] = None,
-    x_purpose: Annotated[str | None, Header(description="why the caller reads personal data (audited)")] = None,
-) -> Caller:
-    expected: str = request.app.state.api_key
-    if not x_api_key or not hmac.compare_digest(x_api_key.encode(), expected.encode()):
-        raise HTTPException(401, "missing or wrong X-API-Key")
-    return Caller(name="key:" + x_api_key[:4] + "…", purpose=x_purpose)
+    def sees_branch(self, branch: str | None) -> bool:
+        return self.role != "scanner" or branch == self.branch
 
 
-CallerDep = Annotated[Caller, Depends(get_caller)]
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
+                               description="an API key; its role decides what it may do")
+
+
+def _identify(request: Request, svc: Services, secret: str | None, purpose: str | None) -> Caller:
+    if not secret:
+        raise HTTPException(401, "missing X-API-Key")
+    legacy: str = request.app.state.api_key
+    if hmac.compare_digest(secret.encode(), legacy.encode()):
+        return Caller(name=LEGACY_KEY_ID, role="admin", branch=None, purpose=purpose)
+    row = keys.lookup(svc.sessions, secret)
+    if row is None:
+        # One answer for unknown and revoked keys: which secrets once existed is nobody's business.
+        raise HTTPException(401, "unknown or revoked X-API-Key")
+    return Caller(name=row.id, role=row.role, branch=row.branch, purpose=purpose)
+
+
+def require(*roles: str) -> Callable[..., Caller]:
+    """A dependency admitting keys of these roles, and admin keys, which may do everything.
+    401 without a valid key; 403 when the key's role may never do this."""
+    unknown = set(roles) - set(keys.ROLES)
+    if unknown:
+        raise ValueError(f"unknown role(s): {', '.join(sorted(unknown))}")  # a typo would lock everyone out
+    allowed = frozenset(roles) | {"admin"}
+
+    def caller_with_role(
+        request: Request, svc: ServicesDep,
+        x_api_key: Annotated[str | None, Depends(_api_key_header)] = None,
+        x_purpose: Annotated[str | None, Header(description="why the caller reads personal data (audited)")] = None,
+    ) -> Caller:
+        caller = _identify(request, svc, x_api_key, x_purpose)
+        if caller.role not in allowed:
+            raise HTTPException(403, f"a {caller.role} key may not do this")
+        return caller
+
+    return caller_with_role
+
+
+# What each kind of caller may do (docs/api-access.md has the same table by role).
+ScannerDep = Annotated[Caller, Depends(require("scanner"))]
+BatchReaderDep = Annotated[Caller, Depends(require("scanner", "archivist", "reviewer"))]
+FieldReaderDep = Annotated[Caller, Depends(require("downstream", "archivist", "reviewer"))]
+ArchiveReaderDep = Annotated[Caller, Depends(require("archivist", "reviewer"))]  # originals, search
+ReviewerDep = Annotated[Caller, Depends(require("reviewer"))]  # correcting fields (the review endpoint)
+AdminDep = Annotated[Caller, Depends(require())]
+# A route not yet given its roles is admin-only: forgetting to decide fails closed.
+CallerDep = AdminDep
 
 
 def audit(svc: Services, caller: Caller, action: str, target: str, **details: object) -> None:

@@ -1,22 +1,25 @@
-"""HTTP routes: scanners post batches; downstream systems and archivists read results."""
+"""HTTP routes: scanners post batches; downstream systems and archivists read results; admins
+manage keys and the registry. Who may call what: docs/api-access.md."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, File, Form, Header, HTTPException, Response, UploadFile, status
+from fastapi import (APIRouter, BackgroundTasks, File, Form, Header, HTTPException, Query, Request, Response,
+                     UploadFile, status)
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from sohoa import pipeline
+from sohoa import pipeline, registry
 from sohoa.models import Batch, BatchItem, DocState, ProcessingError, ResultObject
 from sohoa.services import Services
 from storage.db import BatchRow, DocumentRow, FileRow
 from workers.tasks import enqueue
 
-from .deps import CallerDep, ServicesDep, audit
+from . import keys
+from .deps import AdminDep, ArchiveReaderDep, BatchReaderDep, FieldReaderDep, ScannerDep, ServicesDep, audit
 
 router = APIRouter(prefix="/v1")
 
@@ -31,18 +34,19 @@ class BatchAccepted(BaseModel):
              responses={503: {"description": "database or object storage unavailable: retry later, with the "
                                              "same Idempotency-Key"}})
 async def post_batch(
-    svc: ServicesDep, caller: CallerDep, request_files: Annotated[list[UploadFile], File(alias="files")],
+    svc: ServicesDep, caller: ScannerDep, request_files: Annotated[list[UploadFile], File(alias="files")],
     response: Response, background: BackgroundTasks,
     branch: Annotated[str | None, Form(max_length=64)] = None,
     idempotency_key: Annotated[str | None, Header(max_length=200, description=(
         "the client's name for this upload: a retry with the same key (after a timeout or a 503) "
         "returns the batch accepted the first time instead of creating a second one"))] = None,
 ) -> BatchAccepted:
+    recorded_branch = caller.upload_branch(branch, svc.settings.default_branch)
     limit = svc.settings.limits.max_file_bytes
     # One byte more than allowed tells "too large" apart.
     received = [(upload.filename or "upload", await upload.read(limit + 1)) for upload in request_files]
     # Storing and recording block on disk and network: off the event loop.
-    accepted = await run_in_threadpool(pipeline.accept, svc, received, branch or svc.settings.default_branch,
+    accepted = await run_in_threadpool(pipeline.accept, svc, received, recorded_branch,
                                        idempotency_key)
     if accepted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -61,10 +65,12 @@ def _hand_over(svc: Services, file_ids: list[str]) -> None:
 
 
 @router.get("/batches/{batch_id}", response_model=Batch)
-def get_batch(batch_id: str, svc: ServicesDep, caller: CallerDep) -> Batch:
+def get_batch(batch_id: str, svc: ServicesDep, caller: BatchReaderDep) -> Batch:
     with svc.sessions() as s:
         batch = s.get(BatchRow, batch_id)
-        if batch is None:
+        # Another branch's batch is "not found", not "forbidden": 403 is for what a role may never
+        # do, and a different answer would let a scanner probe which batch ids exist elsewhere.
+        if batch is None or not caller.sees_branch(batch.branch):
             raise HTTPException(404, f"no batch {batch_id}")
         rows = s.scalars(select(FileRow).where(FileRow.batch_id == batch_id).order_by(FileRow.created_at)).all()
     items = []
@@ -86,7 +92,7 @@ def get_batch(batch_id: str, svc: ServicesDep, caller: CallerDep) -> Batch:
 
 
 @router.get("/results/{result_code}", response_model=ResultObject)
-def get_result(result_code: str, svc: ServicesDep, caller: CallerDep, include_text: bool = True) -> ResultObject:
+def get_result(result_code: str, svc: ServicesDep, caller: FieldReaderDep, include_text: bool = True) -> ResultObject:
     result = pipeline.get_result(svc, result_code)
     if result is None:
         raise HTTPException(404, f"no result {result_code}")
@@ -95,7 +101,7 @@ def get_result(result_code: str, svc: ServicesDep, caller: CallerDep, include_te
 
 
 @router.get("/documents/{document_id}", response_model=ResultObject)
-def get_document(document_id: str, svc: ServicesDep, caller: CallerDep) -> ResultObject:
+def get_document(document_id: str, svc: ServicesDep, caller: FieldReaderDep) -> ResultObject:
     with svc.sessions() as s:
         row = s.get(DocumentRow, document_id)
     if row is None:
@@ -105,7 +111,7 @@ def get_document(document_id: str, svc: ServicesDep, caller: CallerDep) -> Resul
 
 
 @router.get("/documents/{document_id}/original", response_class=Response)
-def get_original(document_id: str, svc: ServicesDep, caller: CallerDep) -> Response:
+def get_original(document_id: str, svc: ServicesDep, caller: ArchiveReaderDep) -> Response:
     with svc.sessions() as s:
         row = s.get(DocumentRow, document_id)
         f = s.scalar(select(FileRow).where(FileRow.sha256 == row.source_sha256).limit(1)) if row else None
@@ -132,16 +138,140 @@ class HoldingsAnswer(BaseModel):
 
 
 @router.post("/holdings", response_model=HoldingsAnswer)
-def holdings(query: HoldingsQuery, svc: ServicesDep, caller: CallerDep) -> HoldingsAnswer:
+def holdings(query: HoldingsQuery, svc: ServicesDep, caller: FieldReaderDep) -> HoldingsAnswer:
     """Does the state already hold a valid paper of this type for this citizen? (so the desk need
     not ask for it again). POST, not GET: the id number stays out of URLs and access logs."""
     found = pipeline.holdings(svc, query.doc_type, query.id_number)
-    audit(svc, caller, "holdings", query.doc_type, found=len(found))
+    audit(svc, caller, "holdings", query.doc_type, found=len(found), results=[h.result_code for h in found])
     return HoldingsAnswer(held=any(h.usable for h in found), holdings=found)
 
 
-@router.get("/search", response_model=list[ResultObject])
-def search(q: str, svc: ServicesDep, caller: CallerDep, limit: int = 20) -> list[ResultObject]:
-    results = pipeline.search(svc, q, limit=min(max(limit, 1), 100))
-    audit(svc, caller, "search", "results", hits=len(results))
-    return results
+class SearchResult(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    result_code: str
+    doc_type: str
+    branch: str | None
+    created_at: datetime
+    verification_status: str
+    needs_review: bool
+    score: float = Field(description="relevance, higher first; comparable within one search only")
+    snippet: str = Field(description="HTML: the document's text around the matches, escaped, with the matches "
+                                     "in <mark></mark> (docs/search.md)")
+
+
+class SearchAnswer(BaseModel):
+    total: int = Field(description="every matching document, not only this page's")
+    results: list[SearchResult]
+    next_offset: int | None = Field(description="`offset` of the next page; null on the last one")
+
+
+@router.get("/search", response_model=SearchAnswer)
+def search(
+    q: Annotated[str, Query(min_length=1, max_length=500, pattern=r"\S", description=(
+        'words (all must occur, any order) and "quoted phrases"; with or without diacritics (docs/search.md)'))],
+    svc: ServicesDep, caller: ArchiveReaderDep,
+    doc_type: Annotated[str | None, Query(max_length=40, pattern="^[a-z0-9_]+$")] = None,
+    # No NUL: PostgreSQL refuses it in a parameter (a 500), and no stored branch holds one.
+    branch: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]+$")] = None,
+    created_from: Annotated[date | None, Query(description="first day stored (Vietnam time), included")] = None,
+    created_to: Annotated[date | None, Query(description="last day stored (Vietnam time), included")] = None,
+    verification_status: Annotated[str | None, Query(pattern="^(match|mismatch|not_found|not_checked)$")] = None,
+    needs_review: bool | None = None,
+    limit: Annotated[int, Query(description="page size, at most 100")] = 20,
+    # Deep offsets cost a ranking of every hit before them: past this, narrow the query instead.
+    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> SearchAnswer:
+    page = pipeline.search(svc, q, limit=min(max(limit, 1), 100), offset=offset, doc_type=doc_type, branch=branch,
+                           created_from=created_from, created_to=created_to,
+                           verification_status=verification_status, needs_review=needs_review)
+    audit(svc, caller, "search", "results", hits=len(page.hits), total=page.total,
+          results=[h.result_code for h in page.hits])
+    return SearchAnswer(total=page.total, results=[SearchResult.model_validate(h) for h in page.hits],
+                        next_offset=page.next_offset)
+
+
+class KeyRequest(BaseModel):
+    role: keys.Role
+    branch: str | None = Field(None, max_length=64, description="a scanner key's branch (required for scanners)")
+    label: str | None = Field(None, max_length=200, description="who holds the key: a desk, a system")
+
+
+class KeyInfo(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    role: str
+    branch: str | None
+    label: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class NewKey(KeyInfo):
+    secret: str = Field(description="shown this once: only its SHA-256 is kept")
+
+
+@router.post("/keys", status_code=status.HTTP_201_CREATED, response_model=NewKey)
+def create_key(body: KeyRequest, svc: ServicesDep, caller: AdminDep) -> NewKey:
+    try:
+        row, secret = keys.create_key(svc.sessions, body.role, body.branch, body.label)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    audit(svc, caller, "create_key", row.id, role=row.role, branch=row.branch)
+    return NewKey(**KeyInfo.model_validate(row).model_dump(), secret=secret)
+
+
+@router.get("/keys", response_model=list[KeyInfo])
+def list_keys(svc: ServicesDep, caller: AdminDep) -> list[KeyInfo]:
+    return [KeyInfo.model_validate(row) for row in keys.list_keys(svc.sessions)]
+
+
+@router.delete("/keys/{key_id}", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def revoke_key(key_id: str, svc: ServicesDep, caller: AdminDep) -> Response:
+    if keys.revoke_key(svc.sessions, key_id) is None:
+        raise HTTPException(404, f"no key {key_id}")
+    audit(svc, caller, "revoke_key", key_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+class RejectedRow(BaseModel):
+    line: int
+    reason: str
+
+
+class RegistryImport(BaseModel):
+    inserted: int
+    updated: int
+    unchanged: int
+    rejected: list[RejectedRow]
+
+
+CSV_BODY = {"requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}}
+
+
+@router.post("/registry", response_model=RegistryImport, openapi_extra=CSV_BODY,
+             responses={415: {"description": "the body is not text/csv"},
+                        422: {"description": "not UTF-8, or the header lacks a required column"}})
+async def import_registry(
+    request: Request, svc: ServicesDep, caller: AdminDep,
+    source: Annotated[str | None, Query(max_length=200, description="where the extract came from "
+                                                                    "(recorded on every row)")] = None,
+) -> RegistryImport:
+    """Load registry records (the CSV of `sohoa records import`; idempotent upsert). Rejected rows
+    are listed with their line and reason, id numbers masked."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "text/csv":
+        raise HTTPException(415, "send the registry extract as text/csv")
+    try:
+        text = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPException(422, "the CSV is not UTF-8") from None
+    origin = source or f"api:{caller.name}"
+    try:
+        # One transaction over every row: off the event loop.
+        report = await run_in_threadpool(registry.import_csv, text, svc.sessions, origin)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    await run_in_threadpool(audit, svc, caller, "import_registry", origin, inserted=report.inserted,
+                            updated=report.updated, unchanged=report.unchanged, rejected=len(report.rejected))
+    return RegistryImport(inserted=report.inserted, updated=report.updated, unchanged=report.unchanged,
+                          rejected=[RejectedRow(line=n, reason=r) for n, r in report.rejected])

@@ -29,7 +29,7 @@ records_app = typer.Typer(help="The existing electronic records that documents a
 app.add_typer(records_app, name="records")
 db_app = typer.Typer(help="The metadata database (SQLite or PostgreSQL, SOHOA_DATABASE_URL).")
 app.add_typer(db_app, name="db")
-keys_app = typer.Typer(help="The service's provenance signing key (Ed25519).")
+keys_app = typer.Typer(help="The service's provenance signing key (Ed25519) and the API's keys with roles.")
 app.add_typer(keys_app, name="keys")
 err = Console(stderr=True)
 out = Console()
@@ -182,6 +182,45 @@ def records_import(csv_file: Annotated[Path, typer.Argument(exists=True, dir_oka
 
 
 @app.command()
+def watch(
+    folder: Annotated[Path, typer.Argument(help="the folder the scanner drops files (or dossier folders) into",
+                                           file_okay=False)],
+    branch: Annotated[str, typer.Option(help="the branch (desk) the scanner belongs to")],
+    settle: Annotated[float, typer.Option(help="seconds a file must stay unchanged before it is taken")] = 2.0,
+    interval: Annotated[float, typer.Option(help="seconds between looks at the folder")] = 1.0,
+    once: Annotated[bool, typer.Option(help="one pass, then exit (for cron or a test)")] = False,
+) -> None:
+    """Watched-folder ingest for scanners that can only drop files: each complete file (or folder)
+    becomes a batch, is stored and queued, and is moved to done/ (or failed/, with the reason).
+    Processing is done by `sohoa serve` (embedded) or the Celery workers."""
+    import time
+
+    from ingest.watch import Watcher
+    from workers.tasks import enqueue
+
+    from . import pipeline
+
+    svc = _services()
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def accept(files: list[tuple[str, bytes]], key: str) -> list[str]:
+        accepted = pipeline.accept(svc, files, branch, idempotency_key=key)
+        if not accepted.replayed:
+            enqueue(svc, accepted.file_ids)
+        return accepted.file_ids
+
+    watcher = Watcher(folder, accept, settle_seconds=settle)
+    err.print(f"watching {folder} for branch {branch} (Ctrl-C to stop)" if not once else f"one pass over {folder}")
+    while True:
+        ids = watcher.poll()
+        if ids:
+            out.print(f"accepted {len(ids)} file(s)")
+        if once:
+            return
+        time.sleep(interval)
+
+
+@app.command()
 def serve(
     host: str = "127.0.0.1", port: int = 8000,
     workers: Annotated[int, typer.Option(help="API processes (distributed mode only: in embedded mode the "
@@ -246,6 +285,52 @@ def keys_init() -> None:
                                                      serialization.PublicFormat.SubjectPublicKeyInfo))
     out.print(f"{'existing' if existed else 'new'} key {key_id(key.public_key())}: {settings.key_path}\n"
               f"public key (give it to whoever verifies): {public}")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="scanner, downstream, archivist, reviewer or admin (docs/api-access.md)")],
+    branch: Annotated[str | None, typer.Option(help="a scanner key's branch (required for scanners)")] = None,
+    label: Annotated[str | None, typer.Option(help="who holds the key: a desk, a system")] = None,
+) -> None:
+    """Make an API key. Its secret alone goes to stdout, this once: only its SHA-256 is kept."""
+    from api.keys import create_key
+
+    try:
+        row, secret = create_key(_services().sessions, role, branch, label)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    err.print(f"key {row.id} ({row.role}{', branch ' + row.branch if row.branch else ''}); "
+              "its secret cannot be shown again:")
+    sys.stdout.write(secret + "\n")  # alone on stdout, so a script can capture it
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """The API keys, revoked ones too (no secrets: they are not kept)."""
+    from api.keys import list_keys
+
+    table = Table(title="API keys")
+    table.add_column("id", no_wrap=True)  # whole, to be copied into `sohoa keys revoke`
+    for col in ("role", "branch", "label", "created (UTC)", "revoked (UTC)"):
+        table.add_column(col, overflow="fold")
+    for k in list_keys(_services().sessions):
+        table.add_row(k.id, k.role, k.branch or "", k.label or "", f"{k.created_at:%Y-%m-%d %H:%M}",
+                      f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "")
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key's id (k-…), from `sohoa keys list`")]) -> None:
+    """Revoke an API key: from now on it gets 401."""
+    from api.keys import revoke_key
+
+    row = revoke_key(_services().sessions, key_id)
+    if row is None:
+        err.print(f"[red]no key {key_id}[/]")
+        raise typer.Exit(1)
+    out.print(f"key {row.id} ({row.role}) revoked at {row.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
 @app.command("verify")
@@ -329,16 +414,26 @@ def show(result_code: str) -> None:
 
 
 @app.command()
-def search(text: str, limit: int = 20) -> None:
-    """Find stored results whose text or fields contain every word (with or without diacritics)."""
+def search(text: str, limit: int = 20, offset: int = 0,
+           doc_type: Annotated[str | None, typer.Option("--type", help="only this document type")] = None,
+           branch: Annotated[str | None, typer.Option(help="only this branch")] = None) -> None:
+    """Stored results containing every word and "quoted phrase" (with or without diacritics), best
+    first: result code, type, score and the matching text, matches between « and »."""
+    import html
+
     from . import pipeline
 
-    hits = pipeline.search(_services(), text, limit=limit)
-    if not hits:
+    page = pipeline.search(_services(), text, limit=limit, offset=offset, doc_type=doc_type, branch=branch)
+    if not page.hits:
         out.print("no results")
-    for r in hits:
-        sys.stdout.write(f"{r.result_code}\t{r.doc_type}\t{r.source.file}\tpages {','.join(map(str, r.source.pages))}\t"
-                         f"{r.verification.status}{chr(9) + 'needs review' if r.needs_review else ''}\n")
+        return
+    for h in page.hits:
+        # Plain text, one line a result: the HTML snippet's marks become guillemets, which
+        # Vietnamese text does not use, so the matches stay visible when piped.
+        snippet = html.unescape(h.snippet.replace("<mark>", "«").replace("</mark>", "»"))
+        sys.stdout.write(f"{h.result_code}\t{h.doc_type}\t{h.score:.4g}\t{snippet}\n")
+    more = f"; next page: --offset {page.next_offset}" if page.next_offset is not None else ""
+    err.print(f"{offset + 1}–{offset + len(page.hits)} of {page.total}{more}", highlight=False)
 
 
 

@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import cv2
 from pydantic import BaseModel
@@ -39,6 +39,7 @@ from ocr.alto import to_alto
 from ocr.pool import TimedPage, read_timed
 from ocr.read import PageResult
 from ocr.searchable_pdf import make_searchable_pdf
+from storage import search as index
 from storage.db import BatchRow, DocumentRow, FileRow, utcnow
 from storage.objects import ObjectNotFound, original_key, result_key, sha256
 
@@ -609,13 +610,22 @@ def parse_iso_date(value: object) -> date | None:
         return None
 
 
-def search(svc: Services, query: str, limit: int = 20) -> list[ResultObject]:
-    terms = fold(query).split()
+def search(svc: Services, query: str, limit: int = 20, offset: int = 0, *, doc_type: str | None = None,
+           branch: str | None = None, created_from: date | None = None, created_to: date | None = None,
+           verification_status: str | None = None, needs_review: bool | None = None) -> index.SearchPage:
+    """A page of stored documents matching every word and "phrase" of `query`, with or without
+    diacritics, best first (storage/search.py; docs/search.md). The page iterates over its hits.
+
+    `created_from`/`created_to` are days of the desks' calendar (Vietnam time), both included."""
+    def start_of(day: date | None) -> datetime | None:
+        return datetime(day.year, day.month, day.day, tzinfo=VN_TZ) if day else None
+
+    filters = index.Filters(doc_type=doc_type, branch=branch, verification_status=verification_status,
+                            needs_review=needs_review, created_from=start_of(created_from),
+                            created_to=start_of(created_to + timedelta(days=1) if created_to and created_to < date.max
+                                                else None))
     with svc.sessions() as s:
-        stmt = select(DocumentRow)
-        for t in terms:
-            stmt = stmt.where(DocumentRow.search_text.contains(t))
-        return [ResultObject.model_validate(d.result) for d in s.scalars(stmt.order_by(DocumentRow.created_at.desc()).limit(limit))]
+        return index.search(s.connection(), query, filters, limit=limit, offset=offset)
 
 
 __all__ = ["accept", "create_batch", "receive", "process_file", "read_file_page", "finish_file", "process_file_or_record", "results_for_file", "get_result", "search"]

@@ -68,7 +68,7 @@ def test_batch_upload_process_and_read_back(client: TestClient, svc) -> None:
     assert ("read_result", "test") in actions and ("read_original", "test") in actions
 
     hits = client.get("/v1/search", params={"q": "nguyen thi hong"}, headers=H).json()
-    assert [h["result_code"] for h in hits] == [doc["result_code"]]
+    assert [h["result_code"] for h in hits["results"]] == [doc["result_code"]] and hits["total"] == 1
 
 
 def test_same_bytes_twice_give_the_same_result(client: TestClient) -> None:

@@ -1,0 +1,401 @@
+"""Archivists' search (storage/search.py): the same answers on SQLite (FTS5) and, in the
+SOHOA_TEST_DB=postgres pass, on PostgreSQL (tsvector), for Vietnamese with or without diacritics.
+
+Documents are written as the pipeline writes them (`pipeline._document_row`), so no OCR runs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, insert, inspect, select, update
+
+from api.main import create_app
+from sohoa import pipeline
+from sohoa.models import ResultObject, Source, Verification
+from storage import search as index
+from storage.db import DocumentRow
+
+H = {"X-API-Key": "test-key", "X-Purpose": "test"}
+
+
+@dataclass
+class Doc:
+    text: str
+    doc_type: str = "cccd"
+    branch: str = "TDM01"
+    created_at: datetime = datetime(2026, 1, 10, 3, 0, tzinfo=UTC)
+    status: str = "match"
+    needs_review: bool = False
+    fields: dict = field(default_factory=dict)
+
+
+CORPUS: dict[str, Doc] = {
+    "nhung": Doc(
+        "CĂN CƯỚC CÔNG DÂN\nSố / No.: 074187001234\nHọ và tên / Full name:\nNGUYỄN THỊ HỒNG NHUNG\n"
+        "Ngày sinh / Date of birth: 12/03/1987\nQuê quán: Xã Diễn Châu, huyện Diễn Châu, tỉnh Nghệ An\n"
+        "Nơi thường trú: Số 12 đường Yersin, Phường Phú Cường, thành phố Thủ Dầu Một, tỉnh Bình Dương",
+        fields={"full_name": "Nguyễn Thị Hồng Nhung", "id_number": "074187001234", "date_of_birth": "1987-03-12"}),
+    "duc": Doc(
+        "GIẤY KHAI SINH\nHọ, chữ đệm, tên: TRẦN VĂN ĐỨC\nNgày, tháng, năm sinh: 27/09/2019\n"
+        "Nơi sinh: Bệnh viện Phụ sản Nhi Đà Nẵng, thành phố Đà Nẵng\nHọ, chữ đệm, tên người mẹ: Nguyễn Thị Hồng",
+        doc_type="birth_certificate", branch="DN01", created_at=datetime(2026, 2, 3, 2, 0, tzinfo=UTC),
+        status="mismatch", needs_review=True, fields={"full_name": "Trần Văn Đức"}),
+    # "nguyễn", "thị", "hồng" all present, never adjacent in that order.
+    "letter": Doc(
+        "ỦY BAN NHÂN DÂN THÀNH PHỐ ĐÀ NẴNG\nSố: 125/UBND-VP\nV/v cấp bản sao hồ sơ\n"
+        "Kính gửi: ông Nguyễn Văn Bảy, Thị trấn Hồng Ngự, tỉnh Đồng Tháp.\n<b>Đinh & Cộng sự</b>",
+        doc_type="official_letter", branch="DN01", created_at=datetime(2026, 3, 15, 20, 0, tzinfo=UTC),
+        status="not_checked"),
+    # Every tone (ngang, huyền, sắc, hỏi, ngã, nặng), every vowel mark (ă â ê ô ơ ư) and đ.
+    "anh": Doc(
+        "TỜ KHAI THAY ĐỔI THÔNG TIN CƯ TRÚ\nHọ và tên: Đặng Thị Ngọc Ánh\nChủ hộ: Huỳnh Mỹ Phương\n"
+        "Nơi ở hiện tại: Phường Hòa Hải, quận Ngũ Hành Sơn, thành phố Đà Nẵng\nNghề nghiệp: Thợ lặn, bờ biển Sơn Trà",
+        doc_type="residence_form", created_at=datetime(2026, 3, 20, 9, 0, tzinfo=UTC), needs_review=True,
+        fields={"full_name": "Đặng Thị Ngọc Ánh"}),
+    "business": Doc(
+        "GIẤY CHỨNG NHẬN ĐĂNG KÝ DOANH NGHIỆP\nTên công ty: CÔNG TY TNHH THƯƠNG MẠI DỊCH VỤ HỒNG PHÁT\n"
+        "Người đại diện theo pháp luật: Lê Đình Dũng\nĐịa chỉ trụ sở: Số 5 đường Bạch Đằng, Hải Châu, Đà Nẵng",
+        doc_type="business_registration", branch="DN01", created_at=datetime(2026, 4, 2, 1, 0, tzinfo=UTC),
+        status="not_found", fields={"company_name": "Công ty TNHH Thương mại Dịch vụ Hồng Phát"}),
+}
+# For ranking: the same length, Phạm Minh Khôi named in the text of both, and again as the holder
+# of the first (its name field).
+RANKED: dict[str, Doc] = {
+    "khoi_holder": Doc("CĂN CƯỚC CÔNG DÂN\nHọ và tên: PHẠM MINH KHÔI\nQuê quán: Phường An Hội, Bến Tre",
+                       fields={"full_name": "Phạm Minh Khôi"}),
+    "khoi_witness": Doc("ĐƠN XIN XÁC NHẬN\nNgười làm chứng: Phạm Minh Khôi, cư trú tại Phường An Hội, Bến Tre"
+                        "\nCăn cước công dân cấp năm 2021"),
+}
+
+
+def _row(name: str, doc: Doc) -> DocumentRow:
+    result = ResultObject(
+        document_id=f"d-{name}", source=Source(file=f"{name}.pdf", sha256=hashlib.sha256(name.encode()).hexdigest(), pages=[1],
+                                               branch=doc.branch),
+        doc_type=doc.doc_type, fields=doc.fields, text=doc.text, result_code=f"KQ-{name.upper()}",
+        needs_review=doc.needs_review, verification=Verification(status=doc.status))
+    row = pipeline._document_row(result)
+    row.created_at = doc.created_at
+    return row
+
+
+def _store(svc, docs: dict[str, Doc]) -> None:
+    with svc.sessions() as s, s.begin():
+        s.add_all(_row(name, doc) for name, doc in docs.items())
+
+
+@pytest.fixture
+def corpus(svc):
+    _store(svc, CORPUS | RANKED)
+    return svc
+
+
+def codes(svc, query: str, **kw) -> set[str]:
+    return {h.result_code for h in pipeline.search(svc, query, limit=100, **kw)}
+
+
+def K(*names: str) -> set[str]:
+    return {f"KQ-{n.upper()}" for n in names}
+
+
+# --------------------------------------------------------------------------- the query language
+def test_query_is_folded_and_cut_into_words_and_phrases() -> None:
+    assert index.parse('Nguyễn "Thị Hồng" 27/09/1970 a* OR NEAR( “Đà Nẵng”') == [
+        ("nguyen",), ("thi", "hong"), ("27", "09", "1970"), ("a",), ("or",), ("near",), ("da", "nang")]
+    assert index.parse('"unbalanced phrase') == [("unbalanced", "phrase")]
+    assert index.parse("' -- ; *") == []
+    assert len(sum(index.parse(" ".join(f"w{i}" for i in range(500))), ())) == index.MAX_QUERY_TOKENS
+
+
+def test_engine_queries_hold_only_quoted_tokens() -> None:
+    clauses = index.parse('x OR y NEAR( z) "a b" c*')
+    assert index.fts5_query(clauses) == '"x" "or" "y" "near" "z" "a b" "c"'
+    assert index.tsquery(clauses) == "('x') & ('or') & ('y') & ('near') & ('z') & ('a' <-> 'b') & ('c')"
+
+
+# --------------------------------------------------------------------------- matching
+@pytest.mark.parametrize("query", [
+    "nguyen thi hong", "Nguyễn Thị Hồng", "NGUYỄN THỊ HỒNG", "Nguyên Thi Hông",  # wrong marks are no marks
+    unicodedata.normalize("NFD", "Nguyễn Thị Hồng"),  # decomposed input (macOS, some keyboards)
+])
+def test_with_or_without_diacritics_the_same_documents(corpus, query) -> None:
+    assert codes(corpus, query) == K("nhung", "duc", "letter")
+
+
+def test_every_tone_and_vowel_mark_and_d_bar_fold(corpus) -> None:
+    for query in ["Đặng Thị Ngọc Ánh", "dang thi ngoc anh", "DANG THI NGOC ANH", "huynh my phuong",
+                  "Hòa Hải Ngũ Hành Sơn", "hoa hai ngu hanh son", "tho lan bo bien", "Thợ lặn bờ biển"]:
+        assert codes(corpus, query) == K("anh"), query
+
+
+def test_d_bar_is_d(corpus) -> None:
+    assert codes(corpus, "Đà Nẵng") == codes(corpus, "da nang") == K("duc", "letter", "anh", "business")
+    assert codes(corpus, "Đức") == codes(corpus, "duc") == K("duc")
+    assert codes(corpus, "Lê Đình Dũng") == codes(corpus, "le dinh dung") == K("business")
+
+
+def test_words_in_any_order_phrases_in_order(corpus) -> None:
+    assert codes(corpus, "hong thi nguyen") == K("nhung", "duc", "letter")
+    assert codes(corpus, '"nguyen thi hong"') == K("nhung", "duc")
+    assert codes(corpus, '"hong thi nguyen"') == set()  # the phrase in the wrong order
+    assert codes(corpus, '"thi hong" nhung') == K("nhung")
+    assert codes(corpus, "hong nhung bay") == set()  # every word must occur
+
+
+def test_a_word_with_punctuation_is_a_phrase(corpus) -> None:
+    assert codes(corpus, "27/09/2019") == codes(corpus, "27-09-2019") == K("duc")
+    assert codes(corpus, "2019/09/27") == set()
+    assert codes(corpus, "125/UBND-VP") == K("letter")
+
+
+def test_whole_words_only(corpus) -> None:
+    assert codes(corpus, "nguy") == set()  # no prefix matching
+    assert codes(corpus, "074187001234") == K("nhung")
+
+
+# --------------------------------------------------------------------------- filters
+def test_each_filter_narrows_to_the_matching_documents(corpus) -> None:
+    assert codes(corpus, "so") == K("nhung", "letter", "business")  # "Số", "số", "sở" alike
+    query = "thi"  # "Thị", "thị trấn"
+    assert codes(corpus, query) == K("nhung", "duc", "letter", "anh")
+    assert codes(corpus, query, doc_type="birth_certificate") == K("duc")
+    assert codes(corpus, query, branch="DN01") == K("duc", "letter")
+    assert codes(corpus, query, verification_status="match") == K("nhung", "anh")
+    assert codes(corpus, query, verification_status="not_checked") == K("letter")
+    assert codes(corpus, query, needs_review=True) == K("duc", "anh")
+    assert codes(corpus, query, needs_review=False) == K("nhung", "letter")
+    assert codes(corpus, query, branch="DN01", needs_review=False) == K("letter")
+    assert codes(corpus, query, doc_type="cmnd") == set()
+
+
+def test_date_filter_is_days_in_vietnam_time_both_ends_included(corpus) -> None:
+    query = "da nang"
+    assert codes(corpus, query, created_from=date(2026, 2, 3)) == K("duc", "letter", "anh", "business")
+    assert codes(corpus, query, created_from=date(2026, 2, 4)) == K("letter", "anh", "business")
+    assert codes(corpus, query, created_to=date(2026, 2, 3)) == K("duc")
+    # The letter was stored 2026-03-15 20:00 UTC, which is 16 March in Vietnam.
+    assert codes(corpus, query, created_from=date(2026, 3, 1), created_to=date(2026, 3, 15)) == set()
+    assert codes(corpus, query, created_from=date(2026, 3, 16), created_to=date(2026, 3, 16)) == K("letter")
+    assert codes(corpus, query, created_from=date(2026, 2, 1), created_to=date(2026, 3, 31)) == K("duc", "letter", "anh")
+
+
+# --------------------------------------------------------------------------- ranking, pages, snippets
+def test_the_holder_ranks_above_a_mere_mention(corpus) -> None:
+    page = pipeline.search(corpus, "pham minh khoi")
+    assert [h.result_code for h in page] == ["KQ-KHOI_HOLDER", "KQ-KHOI_WITNESS"]
+    assert page.hits[0].score > page.hits[1].score > 0
+
+
+def test_more_occurrences_rank_higher(svc) -> None:
+    filler = "hồ sơ lưu trữ tại bộ phận một cửa "
+    _store(svc, {f"r{n}": Doc(("Bùi Xuân Phái " * n) + filler * (6 - n)) for n in (1, 2, 3)}
+           | {f"other{i}": Doc(filler * 5) for i in range(5)})
+    page = pipeline.search(svc, "bui xuan phai")
+    assert [h.result_code for h in page] == ["KQ-R3", "KQ-R2", "KQ-R1"]
+    assert page.hits[0].score > page.hits[1].score > page.hits[2].score
+
+
+def test_pages_cover_every_hit_once(svc) -> None:
+    _store(svc, {f"bulk{i:02d}": Doc(f"Hồ sơ lưu trữ số {i}. " + "Bộ phận một cửa. " * (i % 4),
+                                     created_at=datetime(2026, 5, 1 + i % 20, tzinfo=UTC)) for i in range(23)}
+           | {"unrelated": Doc("Giấy xác nhận")})
+    seen: list[str] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = pipeline.search(svc, "ho so luu tru", limit=5, offset=offset)
+        assert page.total == 23 and len(page.hits) <= 5
+        seen += [h.result_code for h in page]
+        offset = page.next_offset
+    assert len(seen) == len(set(seen)) == 23
+    assert set(seen) == {f"KQ-BULK{i:02d}" for i in range(23)}
+    beyond = pipeline.search(svc, "ho so luu tru", limit=5, offset=40)
+    assert (beyond.total, beyond.hits, beyond.next_offset) == (23, [], None)
+    assert pipeline.search(svc, "ho so luu tru", limit=1000).total == 23
+    assert len(pipeline.search(svc, "ho so luu tru", limit=1000).hits) == 23  # under the cap of 100
+
+
+def test_snippet_shows_the_original_text_with_marks(corpus) -> None:
+    [hit] = pipeline.search(corpus, '"nguyen thi hong nhung"').hits
+    # The printed line or the name field, whichever the database chose: as printed, either way.
+    assert re.search("<mark>(NGUYỄN THỊ HỒNG NHUNG|Nguyễn Thị Hồng Nhung)</mark>", hit.snippet), hit.snippet
+    [hit] = pipeline.search(corpus, "dinh cong su").hits
+    assert "&lt;b&gt;<mark>Đinh</mark> &amp; <mark>Cộng sự</mark>" in hit.snippet  # the page's "<b>" escaped
+    assert "<b>" not in hit.snippet
+
+
+def test_snippet_of_a_long_document_is_a_window(svc) -> None:
+    _store(svc, {"long": Doc("Mở đầu. " + "Văn bản dài. " * 200 + "Người nhận: Võ Thị Sáu. " + "Kết thúc. " * 200)})
+    [hit] = pipeline.search(svc, "vo thi sau").hits
+    assert hit.snippet.startswith("… ") and hit.snippet.endswith(" …")
+    assert "<mark>Võ Thị Sáu</mark>" in hit.snippet and len(hit.snippet) < 400
+
+
+def test_snippet_falls_back_to_the_folded_text_when_it_cannot_align() -> None:
+    raw = "… ho ten \x02nguyen\x03 <x> …"
+    assert index.snippet_html(raw, "a different text", {}) == "… ho ten <mark>nguyen</mark> &lt;x&gt; …"
+    assert index.snippet_html("\x02da nang\x03", "Đà Nẵng", {}) == "<mark>Đà Nẵng</mark>"
+    decomposed = unicodedata.normalize("NFD", "Họ tên: Nguyễn Văn A")
+    assert index.snippet_html("ho \x02ten\x03 nguyen", decomposed, {}) == "Họ <mark>tên</mark>: Nguyễn …"
+    stray = "Ghi chú: A\u0300\u0300 Lê Văn Tám"  # a combining mark NFC cannot attach: folds to nothing
+    assert index.snippet_html("\x02le van\x03 tam", stray, {}) == "… <mark>Lê Văn</mark> Tám"
+
+
+def test_hit_carries_the_document_facts(corpus) -> None:
+    [hit] = pipeline.search(corpus, "tran van duc").hits
+    assert (hit.result_code, hit.doc_type, hit.branch, hit.verification_status, hit.needs_review) == (
+        "KQ-DUC", "birth_certificate", "DN01", "mismatch", True)
+    assert hit.created_at == datetime(2026, 2, 3, 2, 0, tzinfo=UTC)
+
+
+# --------------------------------------------------------------------------- keeping the index in step
+def test_every_write_path_is_indexed(svc) -> None:
+    _store(svc, {"orm": Doc("Hồ sơ của bà Hà Thị Cúc")})
+    core = _row("core", Doc("Hồ sơ của ông Tạ Văn Tài"))
+    with svc.sessions() as s, s.begin():  # plain SQL, as an import or a script would write
+        s.execute(insert(DocumentRow).values({c.key: getattr(core, c.key) for c in DocumentRow.__table__.c}))
+    assert codes(svc, "ha thi cuc") == K("orm") and codes(svc, "ta van tai") == K("core")
+
+    with svc.sessions() as s, s.begin():
+        s.execute(update(DocumentRow).where(DocumentRow.result_code == "KQ-ORM")
+                  .values(search_text="ho so cua ba la thi mai"))
+    assert codes(svc, "ha thi cuc") == set() and codes(svc, "la thi mai") == K("orm")
+    with svc.sessions() as s, s.begin():
+        s.execute(update(DocumentRow).where(DocumentRow.result_code == "KQ-ORM").values(needs_review=True))
+    assert codes(svc, "la thi mai") == K("orm")  # other columns change nothing in the index
+
+    with svc.sessions() as s, s.begin():
+        s.execute(delete(DocumentRow).where(DocumentRow.result_code == "KQ-CORE"))
+    assert codes(svc, "ta van tai") == set()
+    assert pipeline.search(svc, "ho so").total == 1
+
+
+def test_the_migration_indexes_documents_stored_before_it(database_url, tmp_path) -> None:
+    from sqlalchemy import create_engine
+
+    from storage.migrate import upgrade
+
+    engine = create_engine(database_url or f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0004")
+    old = _row("old", Doc("Biên bản bàn giao hồ sơ cho bà Lò Thị Xuyến"))
+    with engine.begin() as conn:
+        conn.execute(insert(DocumentRow).values({c.key: getattr(old, c.key) for c in DocumentRow.__table__.c}))
+    upgrade(engine)
+    with engine.connect() as conn:
+        page = index.search(conn, "lo thi xuyen")
+    engine.dispose()
+    assert [h.result_code for h in page] == ["KQ-OLD"] and "<mark>Lò Thị Xuyến</mark>" in page.hits[0].snippet
+
+
+def test_the_search_schema_exists_on_this_database(svc) -> None:
+    engine = svc.sessions.kw["bind"]
+    insp = inspect(engine)
+    if engine.dialect.name == "sqlite":
+        assert "documents_fts" in insp.get_table_names()
+        with engine.connect() as conn:
+            triggers = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars())
+        assert {"documents_fts_insert", "documents_fts_delete", "documents_fts_update"} <= triggers
+    else:
+        assert "search_vector" in {c["name"] for c in insp.get_columns("documents")}
+        assert "ix_documents_search_vector" in {i["name"] for i in insp.get_indexes("documents")}
+
+
+# --------------------------------------------------------------------------- hostile input
+HOSTILE = ["' OR 1=1 --", '"unbalanced', "a* OR b", "NEAR(", "NEAR(a b, 2)", '"', '""', "*", "^nguyen",
+           "body:nguyen", "doc_id:x", "-nguyen", "+nguyen", "nguyen AND", "NOT nguyen", "(", ")", "{body}",
+           "'); DROP TABLE documents; --", "%", "_", "\\", "a & b | !c", "x <-> y", "x:*", "\x00", "\x02nguyen\x03",
+           "🙂 nguyễn", "nguyen " * 200]
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_operator_and_injection_text_is_only_words(corpus, query) -> None:
+    page = pipeline.search(corpus, query)
+    assert page.total == len(page.hits) <= 20
+    assert codes(corpus, "nguyen thi hong") == K("nhung", "duc", "letter")  # the table is intact
+
+
+def test_operator_words_are_searched_as_words(svc) -> None:
+    _store(svc, {"near": Doc("Cửa hàng NEAR the river OR not, AND more"), "plain": Doc("Cửa hàng")})
+    assert codes(svc, "near") == codes(svc, "or not") == codes(svc, "NEAR(") == K("near")
+    assert codes(svc, "cua* OR hang") == K("near")  # "*" is a separator, OR a word to find
+
+
+# --------------------------------------------------------------------------- the HTTP API
+@pytest.fixture
+def client(settings, corpus):
+    with TestClient(create_app(settings, services=corpus, embedded_worker=False)) as c:
+        yield c
+
+
+def test_api_search_answers_a_page(client) -> None:
+    r = client.get("/v1/search", params={"q": "Nguyễn Thị Hồng", "limit": 2}, headers=H)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["total"] == 3 and len(body["results"]) == 2 and body["next_offset"] == 2
+    first = body["results"][0]
+    assert set(first) == {"result_code", "doc_type", "branch", "created_at", "verification_status", "needs_review",
+                          "score", "snippet"}
+    assert "<mark>" in first["snippet"]
+    rest = client.get("/v1/search", params={"q": "nguyen thi hong", "limit": 2, "offset": 2}, headers=H).json()
+    assert rest["next_offset"] is None
+    assert {h["result_code"] for h in body["results"] + rest["results"]} == K("nhung", "duc", "letter")
+
+
+def test_api_filters(client) -> None:
+    def found(**params) -> set[str]:
+        r = client.get("/v1/search", params={"q": "thi", **params}, headers=H)
+        assert r.status_code == 200, r.text
+        return {h["result_code"] for h in r.json()["results"]}
+
+    assert found(doc_type="residence_form") == K("anh")
+    assert found(branch="DN01", needs_review="true") == K("duc")
+    assert found(verification_status="mismatch") == K("duc")
+    assert found(created_from="2026-03-16", created_to="2026-03-31") == K("letter", "anh")
+
+
+@pytest.mark.parametrize("params", [{}, {"q": ""}, {"q": "   "}, {"q": "x" * 501}, {"q": "a", "offset": -1},
+                                    {"q": "a", "verification_status": "matched"}, {"q": "a", "created_from": "soon"},
+                                    {"q": "a", "branch": "TDM\x00"}, {"q": "a", "doc_type": "cccd' --"}])
+def test_api_rejects_a_bad_request(client, params) -> None:
+    assert client.get("/v1/search", params=params, headers=H).status_code == 422
+
+
+def test_api_dates_at_the_ends_of_the_calendar(client) -> None:
+    r = client.get("/v1/search", params={"q": "thi", "created_from": "0001-01-01", "created_to": "9999-12-31"}, headers=H)
+    assert r.status_code == 200 and r.json()["total"] == 4
+
+
+@pytest.mark.parametrize("query", HOSTILE[:-1])
+def test_api_never_fails_on_hostile_text(client, query) -> None:
+    r = client.get("/v1/search", params={"q": query}, headers=H)
+    assert r.status_code in (200, 422), r.text
+    if r.status_code == 200:
+        assert isinstance(r.json()["results"], list)
+
+
+def test_api_audits_the_search(client, corpus) -> None:
+    from storage.db import AuditRow
+
+    client.get("/v1/search", params={"q": "tran van duc"}, headers=H)
+    with corpus.sessions() as s:
+        details = s.scalars(select(AuditRow.details).where(AuditRow.action == "search")).one()
+    assert details["results"] == ["KQ-DUC"] and details["total"] == 1
+
+
+# --------------------------------------------------------------------------- the CLI
+def test_cli_prints_code_type_score_and_snippet(corpus, settings, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    from sohoa import cli
+
+    monkeypatch.setattr(cli, "_services", lambda **_: corpus)
+    result = CliRunner().invoke(cli.app, ["search", "Trần Văn Đức"])
+    assert result.exit_code == 0, result.output
+    code, doc_type, score, snippet = result.stdout.strip().split("\t")
+    assert (code, doc_type) == ("KQ-DUC", "birth_certificate") and float(score) > 0
+    assert "«trần văn đức»" in snippet.lower() and "<mark>" not in snippet
