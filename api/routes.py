@@ -47,7 +47,7 @@ async def post_batch(
     received = [(upload.filename or "upload", await upload.read(limit + 1)) for upload in request_files]
     # Storing and recording block on disk and network: off the event loop.
     accepted = await run_in_threadpool(pipeline.accept, svc, received, recorded_branch,
-                                       idempotency_key)
+                                       idempotency_key, caller.name)
     if accepted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     else:

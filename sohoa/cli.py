@@ -204,7 +204,7 @@ def watch(
     folder.mkdir(parents=True, exist_ok=True)
 
     def accept(files: list[tuple[str, bytes]], key: str) -> list[str]:
-        accepted = pipeline.accept(svc, files, branch, idempotency_key=key)
+        accepted = pipeline.accept(svc, files, branch, idempotency_key=key, sender=f"watch:{folder.name}")
         if not accepted.replayed:
             enqueue(svc, accepted.file_ids)
         return accepted.file_ids

@@ -66,7 +66,7 @@ class Accepted:
 
 
 def accept(svc: Services, files: Iterable[tuple[str, bytes]], branch: str | None,
-           idempotency_key: str | None = None) -> Accepted:
+           idempotency_key: str | None = None, sender: str | None = None) -> Accepted:
     """Receive a whole batch: every original is stored first, then the batch and all its files are
     recorded in one transaction. Either the client hears 'accepted' and every file is queued, or
     nothing is recorded and a retry with the same idempotency key starts clean."""
@@ -76,7 +76,9 @@ def accept(svc: Services, files: Iterable[tuple[str, bytes]], branch: str | None
     groups = [_prepare(svc, batch_id, name, data) for name, data in files]
     rows = [row for group in groups for row in group]
     # The dossier's provenance starts with its reception, committed with it.
-    received = chain.sign_event(chain.new_event(batch_id, "received", 1, chain.GENESIS, _actor(svc, branch),
+    # `sender`: who handed the files in (an API key id, a watched folder), after the service and branch.
+    actor = _actor(svc, branch) + (f"/{sender}" if sender else "")
+    received = chain.sign_event(chain.new_event(batch_id, "received", 1, chain.GENESIS, actor,
                                                 **_reception(rows)), svc.signing_key)
     chain.put(svc, [received])
     try:

@@ -323,3 +323,19 @@ def test_keys_round_trip_on_the_command_line(world: World, monkeypatch: pytest.M
     assert runner.invoke(cli_app, ["keys", "revoke", "k-nope"]).exit_code == 1
     refused = runner.invoke(cli_app, ["keys", "create", "--role", "scanner"])
     assert refused.exit_code == 2 and "needs a branch" in refused.stderr
+
+
+def test_the_dossier_chain_names_the_key_that_handed_the_files_in(settings, svc) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.keys import create_key
+    from api.main import create_app
+    from sohoa import chain
+
+    row, secret = create_key(svc.sessions, "scanner", branch="CN7", label="desk 3")
+    with TestClient(create_app(settings, services=svc, embedded_worker=False)) as client:
+        r = client.post("/v1/batches", files=[("files", ("a.png", b"\x89PNG\r\n\x1a\n", "image/png"))],
+                        headers={"X-API-Key": secret})
+    assert r.status_code == 202
+    [received] = chain.events(svc, r.json()["batch_id"])
+    assert received.type == "received" and received.actor.endswith(f"/branch:CN7/{row.id}")
