@@ -122,3 +122,11 @@ def test_readiness_reports_an_unreachable_broker(settings) -> None:
     report = readiness(svc)
     assert not report.ready and not report.components["broker"].ok
     assert report.components["database"].ok and report.components["storage"].ok
+
+
+def test_an_empty_idempotency_key_is_no_key(client: TestClient) -> None:
+    """Found by schemathesis: two uploads with `Idempotency-Key: ` (empty) made the second a 500."""
+    for _ in range(2):
+        r = client.post("/v1/batches", files=[("files", ("a.png", b"\x89PNG\r\n\x1a\n", "image/png"))],
+                        headers={**H, "Idempotency-Key": ""})
+        assert r.status_code == 202 and "Idempotent-Replayed" not in r.headers

@@ -1,6 +1,9 @@
 """Schemathesis against our own OpenAPI schema, in-process: generated requests to every operation,
-with an admin key (every route reachable) and without one. Zero 5xx is the bar; the bodies also have
-to match the schema the API publishes."""
+with an admin key (every route reachable) and without one. Zero 5xx is the bar.
+
+Derandomized, so CI is reproducible; to explore further, run it with another Hypothesis seed
+(`pytest tests/test_schemathesis.py --hypothesis-seed=N` after removing derandomize) — that is how
+the empty Idempotency-Key 500 was found."""
 
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ def _lifespan():
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_operation_answers_5xx(case) -> None:
     case.headers = {**(case.headers or {}), "X-API-Key": "admin-key", "X-Purpose": "schemathesis"}
     response = case.call()
@@ -48,7 +51,7 @@ def test_no_operation_answers_5xx(case) -> None:
 
 
 @schema.parametrize()
-@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_without_a_key_nothing_but_ops_answers(case) -> None:
     response = case.call()
     assert response.status_code < 500
