@@ -16,6 +16,7 @@ from sohoa import pipeline, registry
 from sohoa.models import Batch, BatchItem, DocState, ProcessingError, ResultObject
 from sohoa.services import Services
 from storage.db import BatchRow, DocumentRow, FileRow
+from storage.search import Hit
 from workers.tasks import enqueue
 
 from . import keys
@@ -146,23 +147,9 @@ def holdings(query: HoldingsQuery, svc: ServicesDep, caller: FieldReaderDep) -> 
     return HoldingsAnswer(held=any(h.usable for h in found), holdings=found)
 
 
-class SearchResult(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    result_code: str
-    doc_type: str
-    branch: str | None
-    created_at: datetime
-    verification_status: str
-    needs_review: bool
-    score: float = Field(description="relevance, higher first; comparable within one search only")
-    snippet: str = Field(description="HTML: the document's text around the matches, escaped, with the matches "
-                                     "in <mark></mark> (docs/search.md)")
-
-
 class SearchAnswer(BaseModel):
     total: int = Field(description="every matching document, not only this page's")
-    results: list[SearchResult]
+    results: list[Hit]
     next_offset: int | None = Field(description="`offset` of the next page; null on the last one")
 
 
@@ -187,7 +174,7 @@ def search(
                            verification_status=verification_status, needs_review=needs_review)
     audit(svc, caller, "search", "results", hits=len(page.hits), total=page.total,
           results=[h.result_code for h in page.hits])
-    return SearchAnswer(total=page.total, results=[SearchResult.model_validate(h) for h in page.hits],
+    return SearchAnswer(total=page.total, results=list(page.hits),
                         next_offset=page.next_offset)
 
 

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Protocol
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (ColumnElement, Connection, Integer, Row, Select, String, Text, column,
                         func, literal_column, select, table, text)
 
@@ -65,19 +66,22 @@ class Filters:
     needs_review: bool | None = None
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(BaseModel):
+    """One search hit; also what `GET /v1/search` returns for it."""
+
+    model_config = ConfigDict(frozen=True)
+
     result_code: str
     doc_type: str
     branch: str | None
     created_at: datetime
     verification_status: str
     needs_review: bool
-    # Higher is better, comparable within one search only (bm25 on SQLite, ts_rank_cd on PostgreSQL).
-    score: float
-    # HTML: the document's own text (diacritics as printed) around the matches, escaped, with
-    # <mark></mark> around them; the folded text instead when the two cannot be aligned.
-    snippet: str
+    score: float = Field(description="relevance, higher first; comparable within one search only "
+                                     "(bm25 on SQLite, ts_rank_cd on PostgreSQL)")
+    snippet: str = Field(description="HTML: the document's own text (diacritics as printed) around the matches, "
+                                     "escaped, with the matches in <mark></mark>; the folded text when the two "
+                                     "cannot be aligned (docs/search.md)")
 
 
 @dataclass(frozen=True)
