@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import struct
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -152,10 +153,22 @@ def _xmp(title: str) -> str:
 <?xpacket end="w"?>"""
 
 
+@functools.cache
+def _srgb_profile() -> bytes:
+    """LittleCMS's sRGB profile with a fixed creation date: its header carries the time it was made,
+    which made two PDFs of the same page differ when made a second apart (a flaky test found it).
+    The profile ID is cleared with it (zero means "not computed", which the ICC spec allows), as it
+    would no longer match."""
+    icc = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    icc[24:36] = struct.pack(">6H", 2000, 1, 1, 0, 0, 0)  # dateTimeNumber
+    icc[84:100] = bytes(16)  # profile ID
+    return bytes(icc)
+
+
 def _to_pdfa(raw: bytes, title: str) -> bytes:
     """Adds what PDF/A-2b needs and reportlab does not write: XMP, output intent, clean Info."""
     title = clean_text(title)
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    icc = _srgb_profile()
     with pikepdf.open(io.BytesIO(raw)) as pdf:
         profile = pdf.make_stream(icc)
         profile.N = 3
