@@ -253,8 +253,9 @@ def queued_count(svc: Services) -> int:
 
 
 def broker_depth(app: Celery) -> int:
-    """Messages the broker holds for sohoa: waiting in the queues, plus (Redis) delivered but
-    not yet acknowledged."""
+    """Messages waiting in sohoa's file queues. Messages delivered but not acknowledged are not
+    counted: a worker killed with its prefetched message holds it until the visibility timeout
+    (an hour), and counting it hid a lost file from the sweeper (fault test a, on PostgreSQL)."""
     total = 0
     with app.connection_for_read() as conn:
         channel = conn.default_channel
@@ -263,8 +264,6 @@ def broker_depth(app: Celery) -> int:
                 total += channel.queue_declare(queue=name, passive=True).message_count
             except ChannelError:  # Redis keeps no empty queue: none declared is none waiting
                 pass
-        if conn.transport.driver_type == "redis":
-            total += channel.client.hlen(channel.unacked_key)
     return total
 
 
