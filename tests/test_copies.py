@@ -300,11 +300,8 @@ def test_cli_init_dev_and_copy(svc) -> None:  # noqa: ANN001
     assert CliRunner().invoke(app, ["copy", "KQ-NOPE"], env=env).exit_code == 1
 
 
-def test_verify_command_checks_the_copies_signatures(tmp_path, monkeypatch) -> None:
-    """`sohoa verify` validates each issued copy's PAdES signature, not only its bytes' hash."""
-    from typer.testing import CliRunner
-
-    from sohoa.cli import app
+def _processed_with_copy(tmp_path, n: int):  # noqa: ANN001, ANN202 - (services, result, issued copy)
+    """A text-layer card processed in a fresh data dir with a dev PKI, and a copy issued for it."""
     from sohoa.copies import issue_copy
     from sohoa.services import build_services
 
@@ -314,9 +311,18 @@ def test_verify_command_checks_the_copies_signatures(tmp_path, monkeypatch) -> N
     svc = build_services(settings)
     init_dev_pki(settings.data_dir / "keys", settings.copies.agency_name, b"")
     batch = pipeline.create_batch(svc, "CN1")
-    [fid] = pipeline.receive(svc, batch, "card.pdf", text_pdf(card_lines(5)))
+    [fid] = pipeline.receive(svc, batch, "card.pdf", text_pdf(card_lines(n)))
     [res] = pipeline.process_file(svc, fid)
-    issued = issue_copy(svc, res.result_code)
+    return svc, res, issue_copy(svc, res.result_code)
+
+
+def test_verify_command_checks_the_copies_signatures(tmp_path, monkeypatch) -> None:
+    """`sohoa verify` validates each issued copy's PAdES signature, not only its bytes' hash."""
+    from typer.testing import CliRunner
+
+    from sohoa.cli import app
+
+    svc, res, issued = _processed_with_copy(tmp_path, 5)
     monkeypatch.setattr("sohoa.cli._services", lambda **_: svc)
     ok = CliRunner().invoke(app, ["verify", res.result_code])
     assert ok.exit_code == 0, ok.output
@@ -330,19 +336,8 @@ def test_verify_command_checks_the_copies_signatures(tmp_path, monkeypatch) -> N
 
 
 def test_any_single_byte_change_of_an_issued_copy_is_named_by_verify(tmp_path) -> None:
-    from sohoa.copies import issue_copy
-    from sohoa.services import build_services
-
-    from .docs import card_lines, text_pdf
-
-    settings = Settings(data_dir=tmp_path / "data")
-    svc = build_services(settings)
-    init_dev_pki(settings.data_dir / "keys", settings.copies.agency_name, b"")
-    batch = pipeline.create_batch(svc, "CN1")
-    [fid] = pipeline.receive(svc, batch, "card.pdf", text_pdf(card_lines(6)))
-    [res] = pipeline.process_file(svc, fid)
-    issued = issue_copy(svc, res.result_code)
-    path = settings.objects_dir / issued.key
+    svc, res, issued = _processed_with_copy(tmp_path, 6)
+    path = svc.settings.objects_dir / issued.key
     good = path.read_bytes()
     for at in (0, len(good) // 4, len(good) // 2, 3 * len(good) // 4, len(good) - 1):
         changed = bytearray(good)
