@@ -160,9 +160,8 @@ class MotoS3:
         except ImportError:
             tool_missing("moto[server] is not installed (the dev extra)")
         self.port = free_port()
-        exe = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which("moto_server")
-        cmd = [exe] if exe else [sys.executable, "-m", "moto.server"]
-        self.proc = subprocess.Popen([*cmd, "-H", "127.0.0.1", "-p", str(self.port)],
+        # This interpreter's moto (the pinned one), not whichever `moto_server` comes first on PATH.
+        self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port, 30, self.proc)
 

@@ -12,10 +12,6 @@ import hashlib
 import io
 import itertools
 import os
-import socket
-import subprocess
-import sys
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -29,36 +25,17 @@ from storage.objects import (
     sha256,
 )
 
+from .servers import MotoS3
+
 MIB = 1024 * 1024
 _names = itertools.count()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    pytest.importorskip("moto.server")
-    port = free_port()
-    # This interpreter's moto (the pinned one), not whichever `moto_server` comes first on PATH.
-    cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("moto server did not start")
-    yield f"127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(10)
+    server = MotoS3()
+    yield server.endpoint
+    server.stop()
 
 
 def test_s3_store_roundtrip(s3_endpoint) -> None:
