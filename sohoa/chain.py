@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -268,18 +269,35 @@ def recorded_objects(chain: list[Event]) -> dict[str, str]:
     return latest
 
 
+@dataclass
+class ObjectCheck:
+    key: str
+    recorded: str  # the SHA-256 provenance recorded
+    found: str | None = None  # the SHA-256 of what is stored now; None when it cannot be read
+    error: str | None = None  # "missing", or the store's own error (ObjectDamaged …)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.found == self.recorded
+
+
+def rehash(svc, recorded: dict[str, str]) -> list[ObjectCheck]:  # noqa: ANN001
+    """Each object re-read and re-hashed against the SHA-256 recorded for it (verify, fixity audit)."""
+    checks = []
+    for key, digest in sorted(recorded.items()):
+        check = ObjectCheck(key, digest)
+        try:
+            check.found = sha256(svc.store.get(key))
+        except ObjectNotFound:
+            check.error = "missing"
+        except Exception as exc:  # noqa: BLE001 - ObjectDamaged and the like: the store's own check
+            check.error = f"{type(exc).__name__}: {exc}"
+        checks.append(check)
+    return checks
+
+
 def check_outputs(svc, chain: list[Event]) -> list[str]:  # noqa: ANN001
     """Re-hash every stored object the events name."""
-    problems = []
-    for key, digest in sorted(recorded_objects(chain).items()):
-        try:
-            data = svc.store.get(key)
-        except ObjectNotFound:
-            problems.append(f"{key}: missing")
-            continue
-        except Exception as exc:  # noqa: BLE001 - ObjectDamaged and the like: the store's own check
-            problems.append(f"{key}: {type(exc).__name__}: {exc}")
-            continue
-        if sha256(data) != digest:
-            problems.append(f"{key}: its SHA-256 differs from the one recorded in provenance (altered)")
-    return problems
+    return [f"{c.key}: {c.error}" if c.error else
+            f"{c.key}: its SHA-256 differs from the one recorded in provenance (altered)"
+            for c in rehash(svc, recorded_objects(chain)) if not c.ok]

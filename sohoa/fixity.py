@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from storage.db import EventRow
-from storage.objects import ObjectNotFound, sha256
 
 from . import __version__, chain
 from .provenance import VN_TZ
@@ -70,21 +69,11 @@ def _utc(moment: datetime) -> datetime:
 
 
 def audit_subject(svc, subject: str, actor: str) -> SubjectAudit:  # noqa: ANN001
-    result = SubjectAudit(subject)
-    found: dict[str, str] = {}
-    for key, digest in sorted(chain.recorded_objects(chain.events(svc, subject)).items()):
-        result.checked += 1
-        try:
-            data = svc.store.get(key)
-        except ObjectNotFound:
-            result.missing.append(key)
-            continue
-        except Exception:  # noqa: BLE001 - the store's own check (ObjectDamaged) found it first
-            result.damaged.append(key)
-            continue
-        found[key] = sha256(data)
-        if found[key] != digest:
-            result.damaged.append(key)
+    checks = chain.rehash(svc, chain.recorded_objects(chain.events(svc, subject)))
+    result = SubjectAudit(subject, checked=len(checks),
+                          damaged=[c.key for c in checks if not c.ok and c.error != "missing"],
+                          missing=[c.key for c in checks if c.error == "missing"])
+    found = {c.key: c.found for c in checks if c.found is not None}
     chain.append(svc, subject, "fixity_check", actor, software={"sohoa": __version__},
                  parameters={"objects": result.checked, "damaged": result.damaged, "missing": result.missing},
                  outputs=found, outcome="success" if result.ok else "failure")
