@@ -17,7 +17,7 @@ from sohoa.models import Batch, BatchItem, DocState, ProcessingError, ResultObje
 from sohoa.services import Services
 from storage.db import BatchRow, DocumentRow, FileRow
 from storage.search import Hit
-from workers.tasks import enqueue
+from workers.tasks import send
 
 from . import keys
 from .deps import AdminDep, ArchiveReaderDep, BatchReaderDep, FieldReaderDep, ScannerDep, ServicesDep, audit
@@ -54,13 +54,13 @@ async def post_batch(
     else:
         # After the response: the files are already durably queued (the database is the queue of
         # record; a message that never reaches the broker is re-sent by the sweeper).
-        background.add_task(_hand_over, svc, accepted.file_ids)
+        background.add_task(_hand_over, svc, accepted.queued)
     return BatchAccepted(batch_id=accepted.batch_id, url=f"/v1/batches/{accepted.batch_id}",
                          files=len(accepted.file_ids))
 
 
-def _hand_over(svc: Services, file_ids: list[str]) -> None:
-    enqueue(svc, file_ids)
+def _hand_over(svc: Services, queued: dict[str, int | None]) -> None:
+    send(svc, queued)
     if svc.worker:
         svc.worker.wake()
 

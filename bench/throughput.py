@@ -83,7 +83,7 @@ def run_celery(files: list[Path], procs: int, work: Path) -> tuple[float, int, i
     from sohoa.services import build_services
     from storage.db import FileRow
     from tests.servers import CeleryWorker, RedisServer
-    from workers.tasks import enqueue
+    from workers.tasks import send
 
     redis = RedisServer(work / "redis").start()
     settings = Settings(data_dir=work / "data", broker_url=redis.url, ocr_workers=1)
@@ -100,7 +100,7 @@ def run_celery(files: list[Path], procs: int, work: Path) -> tuple[float, int, i
     def run_batch(batch: list[Path]) -> tuple[float, list[str]]:
         accepted = pipeline.accept(svc, [(f.name, f.read_bytes()) for f in batch], "BENCH")
         t0 = time.perf_counter()
-        enqueue(svc, accepted.file_ids)
+        send(svc, accepted.queued)
         while finished(accepted.file_ids) < len(accepted.file_ids):
             time.sleep(0.1)
         return time.perf_counter() - t0, accepted.file_ids

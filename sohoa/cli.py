@@ -196,7 +196,7 @@ def watch(
     import time
 
     from ingest.watch import Watcher
-    from workers.tasks import enqueue
+    from workers.tasks import send
 
     from . import pipeline
 
@@ -205,8 +205,7 @@ def watch(
 
     def accept(files: list[tuple[str, bytes]], key: str) -> list[str]:
         accepted = pipeline.accept(svc, files, branch, idempotency_key=key, sender=f"watch:{folder.name}")
-        if not accepted.replayed:
-            enqueue(svc, accepted.file_ids)
+        send(svc, accepted.queued)  # empty for a replayed batch: it was sent the first time
         return accepted.file_ids
 
     watcher = Watcher(folder, accept, settle_seconds=settle)

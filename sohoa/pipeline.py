@@ -17,7 +17,7 @@ import logging
 import re
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import cv2
@@ -59,6 +59,9 @@ class Accepted:
     batch_id: str
     files: list[list[str]]  # file ids per received file (a ZIP gives its own and its members')
     replayed: bool = False  # the Idempotency-Key named a batch accepted before: nothing was added
+    # The files left to process (not failed at ingest, not seen before), with their page counts:
+    # what the broker is told, without reading back what was just written.
+    queued: dict[str, int | None] = field(default_factory=dict)
 
     @property
     def file_ids(self) -> list[str]:
@@ -93,7 +96,8 @@ def accept(svc: Services, files: Iterable[tuple[str, bytes]], branch: str | None
         if idempotency_key and (earlier := _batch_for_key(svc, idempotency_key)):
             return earlier
         raise
-    return Accepted(batch_id, [[row.id for row in group] for group in groups])
+    return Accepted(batch_id, [[row.id for row in group] for group in groups],
+                    queued={r.id: r.pages for r in rows if r.state == DocState.queued.value})
 
 
 def create_batch(svc: Services, branch: str | None) -> str:

@@ -163,10 +163,10 @@ class Cluster:
         return w
 
     def submit(self, files: list[tuple[str, bytes]], key: str | None = None) -> list[str]:
-        from workers.tasks import enqueue
+        from workers.tasks import send
 
         accepted = pipeline.accept(self.svc, files, "CN1", key)
-        enqueue(self.svc, accepted.file_ids)
+        send(self.svc, accepted.queued)
         return accepted.file_ids
 
     def states(self, ids: list[str]) -> dict[str, int]:

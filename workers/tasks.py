@@ -213,20 +213,28 @@ def route(pages: int | None, settings: Settings) -> str:
 
 
 def enqueue(svc: Services, file_ids: list[str]) -> None:
-    """Hand queued files to the workers: Celery when a broker is configured, else the embedded
-    worker polls the table. A send that fails is not an error for the client: the file is
-    recorded as queued, and the sweeper sends it once the broker is back."""
+    """Hand the queued ones among `file_ids` to the workers (see `send`)."""
     if not svc.settings.broker_url or not file_ids:
         return
     with svc.sessions() as s:
         rows = s.execute(select(FileRow.id, FileRow.pages).where(FileRow.id.in_(file_ids),
                                                                  FileRow.state == DocState.queued.value)).all()
+    send(svc, dict(rows))
+
+
+def send(svc: Services, queued: dict[str, int | None]) -> None:
+    """Tell the workers about queued files (id -> page count, which picks the queue): Celery when
+    a broker is configured, else nothing (the embedded worker polls the table). A send that fails
+    is not an error for the client: the files are recorded as queued, and the sweeper sends them
+    once the broker is back."""
+    if not svc.settings.broker_url or not queued:
+        return
     app = sender(svc.settings)
     try:
-        for row in rows:
-            app.send_task("sohoa.process_file", args=[row.id], queue=route(row.pages, svc.settings))
+        for file_id, pages in queued.items():
+            app.send_task("sohoa.process_file", args=[file_id], queue=route(pages, svc.settings))
     except Exception:  # noqa: BLE001 - kombu raises many types for an unreachable broker
-        log.warning("broker unreachable; %d file(s) stay queued for the sweeper", len(rows), exc_info=True)
+        log.warning("broker unreachable; %d file(s) stay queued for the sweeper", len(queued), exc_info=True)
 
 
 def sweep(svc: Services) -> int:
