@@ -103,13 +103,13 @@ class Watcher:
             ids = self.accept(files, key)
         except Exception as exc:  # noqa: BLE001 - sorted below: an outage waits, anything else is failed
             if _service_fault(exc):  # database or storage away: leave it taken, retry next pass
-                log.warning("could not accept %s yet: %s", _printable(taken.name), type(exc).__name__)
+                log.warning("could not accept %s yet: %s", display_name(taken.name), type(exc).__name__)
             else:
-                log.error("cannot accept %s: %s", _printable(taken.name), type(exc).__name__)
+                log.error("cannot accept %s: %s", display_name(taken.name), type(exc).__name__)
                 self._move(taken, FAILED, reason=f"{type(exc).__name__}: {exc}")
             return []
         self._move(taken, DONE)
-        log.info("accepted %s: %d file(s)", _printable(taken.name), len(ids))
+        log.info("accepted %s: %d file(s)", display_name(taken.name), len(ids))
         return ids
 
     def _move(self, taken: Path, where: str, reason: str | None = None) -> None:
@@ -127,12 +127,8 @@ class Watcher:
 
 def _read(taken: Path) -> list[tuple[str, bytes]]:
     if taken.is_file():
-        return [(_printable(taken.name), taken.read_bytes())]
-    return [(_printable(str(p.relative_to(taken))), p.read_bytes()) for p in sorted(taken.rglob("*")) if p.is_file()]
-
-
-def _printable(name: str) -> str:
-    return display_name(name)
+        return [(taken.name, taken.read_bytes())]  # names as they are: ingest makes them safe to show
+    return [(str(p.relative_to(taken)), p.read_bytes()) for p in sorted(taken.rglob("*")) if p.is_file()]
 
 
 def _content_key(files: list[tuple[str, bytes]]) -> str:

@@ -163,10 +163,6 @@ def events(svc, subject: str) -> list[Event]:  # noqa: ANN001
     return [Event.model_validate(r.event) for r in rows]
 
 
-def public_key_of(key: Ed25519PrivateKey) -> Ed25519PublicKey:
-    return key.public_key()
-
-
 def load_public_key(pem: bytes) -> Ed25519PublicKey:
     key = serialization.load_pem_public_key(pem)
     if not isinstance(key, Ed25519PublicKey):
