@@ -257,8 +257,12 @@ def worker(
     if not settings.broker_url:
         err.print("[red]SOHOA_BROKER_URL is not set; in embedded mode `sohoa serve` runs the worker[/]")
         raise typer.Exit(2)
+    # Without gossip, mingle and heartbeat: with Redis as the broker, a worker that has them can
+    # reconnect after a Redis restart and never consume again (celery/celery#8091; seen here in
+    # fault test c). sohoa needs none of them: claims live in the database, not between workers.
     argv = ["worker", f"--loglevel={settings.log_level}", f"--concurrency={concurrency or os.cpu_count() or 1}",
-            f"--queues={queues}", f"--hostname=sohoa-{os.getpid()}@%h"]
+            f"--queues={queues}", f"--hostname=sohoa-{os.getpid()}@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat"]
     if beat:
         argv += ["--beat", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"]
     if settings.metrics_port:

@@ -175,16 +175,16 @@ class MotoS3:
 
 
 class CeleryWorker:
-    """`celery worker` in its own process group, so kill -9 takes the pool children with it."""
+    """`sohoa worker`, the production command, in its own process group, so kill -9 takes the
+    pool children with it."""
 
     def __init__(self, env: dict[str, str], log: Path, concurrency: int = 2, queues: str | None = None,
                  beat: bool = True):
-        args = [sys.executable, "-m", "celery", "-A", "workers.tasks", "worker", "--loglevel=INFO",
-                f"--concurrency={concurrency}", "--pool=prefork", f"--hostname=w{free_port()}@%h"]
+        args = [sys.executable, "-m", "sohoa.cli", "worker", f"--concurrency={concurrency}"]
         if queues:
             args.append(f"--queues={queues}")
         if beat:
-            args += ["--beat", f"--schedule={log.with_suffix('.beat')}"]
+            args.append("--beat")
         self.log = log.open("ab")
         self.proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
