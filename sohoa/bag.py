@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import Field
 from sqlalchemy import select
 
+from storage import changes
 from storage.db import BatchRow, DocumentRow, EventRow, FileRow
 from storage.objects import ObjectNotFound, original_key, sha256, validate_key
 
@@ -445,12 +446,13 @@ def _store(svc, bag: _Bag) -> None:  # noqa: ANN001
         for f in bag.batch.files:
             if s.get(FileRow, f.id) is None:
                 s.add(_file_row(bag.batch_id, f))
-        for result in bag.results.values():
-            if s.get(DocumentRow, result.document_id) is None:
-                s.add(_document_row(result))
+        new = [r for r in bag.results.values() if s.get(DocumentRow, r.document_id) is None]
+        s.add_all(_document_row(r) for r in new)
         for subject, events in bag.chains.items():
             held = set(s.scalars(select(EventRow.seq).where(EventRow.subject == subject)).all())
             s.add_all(chain.row(ev) for ev in events if ev.seq not in held)
+        # Downstream hears of imported results as of any other new result.
+        changes.record(s, [r.result_code for r in new if r.result_code], changes.CREATED)
 
 
 def _file_row(batch_id: str, f: FileRecord) -> FileRow:

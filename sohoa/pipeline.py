@@ -39,6 +39,7 @@ from ocr.alto import to_alto
 from ocr.pool import TimedPage, read_timed
 from ocr.read import PageResult
 from ocr.searchable_pdf import make_searchable_pdf
+from storage import changes
 from storage import search as index
 from storage.db import BatchRow, DocumentRow, FileRow, utcnow
 from storage.objects import ObjectNotFound, original_key, result_key, sha256
@@ -508,12 +509,13 @@ def _commit_documents(ctx: _Context, finished: list[_Finished]) -> None:
     transaction: a crash before it leaves the file to be processed again whole, never half
     recorded (the retry rewrites the same objects and events)."""
     with ctx.svc.sessions() as s, s.begin():
-        for f in finished:
-            if s.get(DocumentRow, f.row.id) is None:
-                s.add(f.row)
-                s.add_all(chain.row(ev) for ev in f.events)
+        new = [f for f in finished if s.get(DocumentRow, f.row.id) is None]
+        for f in new:
+            s.add(f.row)
+            s.add_all(chain.row(ev) for ev in f.events)
         file_row = s.get(FileRow, ctx.row.id)
         file_row.state, file_row.lease_until, file_row.updated_at = DocState.done.value, None, utcnow()
+        changes.record(s, [f.row.result_code for f in new], changes.CREATED)  # last: it locks the feed
 
 
 def _size(p: PageResult) -> tuple[int, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
                         create_engine, event)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -28,6 +28,9 @@ class BatchRow(Base):
     branch: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # The national dossier code (sohoa/dossiers.py); batches handed in later for the same
+    # dossier share it.
+    dossier_code: Mapped[str | None] = mapped_column(String(40), index=True)
 
 
 class FileRow(Base):
@@ -125,6 +128,73 @@ class AuditRow(Base):
     target: Mapped[str] = mapped_column(String(200))
     purpose: Mapped[str | None] = mapped_column(String(500))
     details: Mapped[dict | None] = mapped_column(JSON)
+
+
+class DossierCounterRow(Base):
+    """The last dossier sequence number issued for a unit code on a day (YYMMDD)."""
+
+    __tablename__ = "dossier_counters"
+    unit: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[str] = mapped_column(String(6), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class ChangeRow(Base):
+    """The change feed: a result created or corrected. The id orders the feed (storage/changes.py)."""
+
+    __tablename__ = "changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    result_code: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # created, corrected
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookRow(Base):
+    """A downstream system's subscription: where to POST, and the secret its HMAC is keyed with
+    (kept in clear: the service must sign with it)."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(100))
+    events: Mapped[list] = mapped_column(JSON)  # result.ready, result.corrected
+    doc_types: Mapped[list | None] = mapped_column(JSON)  # None: every type
+    label: Mapped[str | None] = mapped_column(String(200))
+    cursor: Mapped[int] = mapped_column(Integer, default=0)  # the last change planned for delivery
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class WebhookDeliveryRow(Base):
+    """One change to deliver to one subscription, until delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("webhook_id", "change_id"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)  # sent as X-Sohoa-Delivery
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id"), index=True)
+    change_id: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(32))
+    result_code: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending, sending, delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column()
+    lease_until: Mapped[datetime | None] = mapped_column()
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column()
+
+
+class WebhookAttemptRow(Base):
+    """The delivery log: every POST made, with the answer or the error."""
+
+    __tablename__ = "webhook_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(ForeignKey("webhook_deliveries.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    seconds: Mapped[float] = mapped_column(Float)
 
 
 def make_engine(url: str) -> Engine:
