@@ -22,7 +22,12 @@ from sohoa.services import Services, build_services
 from workers.embedded import EmbeddedWorker
 
 from .deps import api_key_for
+from .limits import RequestLimits
+from .limits import describe as describe_limits
+from .problems import problem
+from . import dossiers, results
 from .routes import router
+from .webhooks import router as webhooks_router
 
 log = logging.getLogger("sohoa.api")
 
@@ -47,17 +52,25 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         svc.close()
 
     app = FastAPI(title="sohoa", version=__version__, lifespan=lifespan,
-                  description="Digitisation of dossiers received at public-administration service desks.")
+                  description="Digitisation of dossiers received at public-administration service desks.\n\n"
+                              + describe_limits(settings.limits))
+    # Sizes, counts, malformed multipart and time, refused before a route reads the body (api/limits.py).
+    app.add_middleware(RequestLimits, limits=settings.limits)
     app.include_router(router)
+    app.include_router(results.router)
+    app.include_router(dossiers.router)
+    app.include_router(webhooks_router)
 
     # Errors are RFC 9457 problem details, so clients branch on `status`/`title`, not on prose.
     @app.exception_handler(StarletteHTTPException)
     async def http_problem(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _problem(exc.status_code, str(exc.detail))
+        response = problem(exc.status_code, str(exc.detail), getattr(exc, "code", None))
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_problem(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _problem(422, "the request is not valid", errors=[
+        return problem(422, "the request is not valid", errors=[
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()])
 
     # An outage of what we depend on is the server's temporary state, not the request's fault:
@@ -100,18 +113,10 @@ RETRY_AFTER_SECONDS = 5
 def _unavailable(component: str):  # noqa: ANN202 - an exception handler
     async def handler(_request: Request, exc: Exception) -> JSONResponse:
         log.warning("503: %s unavailable (%s)", component, type(exc).__name__)
-        response = _problem(503, f"the {component} is unavailable; nothing was recorded, retry later "
-                                 "(with the same Idempotency-Key)",
-                            code=f"{component.replace(' ', '_')}_unavailable")
+        response = problem(503, f"the {component} is unavailable; nothing was recorded, retry later "
+                                "(with the same Idempotency-Key)",
+                           code=f"{component.replace(' ', '_')}_unavailable")
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
     return handler
-
-
-def _problem(status: int, detail: str, **extra: object) -> JSONResponse:
-    from http import HTTPStatus
-
-    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    return JSONResponse({"type": "about:blank", "title": title, "status": status, "detail": detail, **extra},
-                        status_code=status, media_type="application/problem+json")

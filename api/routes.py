@@ -3,7 +3,7 @@ manage keys and the registry. Who may call what: docs/api-access.md."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import (APIRouter, BackgroundTasks, File, Form, Header, HTTPException, Query, Request, Response,
@@ -12,15 +12,17 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from sohoa import pipeline, registry
+from sohoa import dossiers, pipeline, registry
 from sohoa.models import Batch, BatchItem, DocState, ProcessingError, ResultObject
+from sohoa.provenance import as_vn
 from sohoa.services import Services
-from storage.db import BatchRow, DocumentRow, FileRow
+from storage.db import BatchRow, FileRow
 from storage.search import Hit
 from workers.tasks import send
 
 from . import keys
 from .deps import AdminDep, ArchiveReaderDep, BatchReaderDep, FieldReaderDep, ScannerDep, ServicesDep, audit
+from .problems import Problem
 
 router = APIRouter(prefix="/v1")
 
@@ -29,6 +31,7 @@ class BatchAccepted(BaseModel):
     batch_id: str
     url: str
     files: int
+    dossier_code: str | None = Field(description="as sent, or issued by this service (SOHOA_UNIT_CODE)")
 
 
 @router.post("/batches", status_code=status.HTTP_202_ACCEPTED, response_model=BatchAccepted,
@@ -38,6 +41,10 @@ async def post_batch(
     svc: ServicesDep, caller: ScannerDep, request_files: Annotated[list[UploadFile], File(alias="files")],
     response: Response, background: BackgroundTasks,
     branch: Annotated[str | None, Form(max_length=64)] = None,
+    dossier_code: Annotated[str | None, Form(max_length=40, description=(
+        "the dossier's code in the national format V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX (Circular "
+        "01/2018/TT-VPCP Art. 19), e.g. 000.00.15.H42-261126-0007; batches handed in later for "
+        "the same dossier carry the same code"))] = None,
     idempotency_key: Annotated[str | None, Header(max_length=200, description=(
         "the client's name for this upload: a retry with the same key (after a timeout or a 503) "
         "returns the batch accepted the first time instead of creating a second one"))] = None,
@@ -47,8 +54,11 @@ async def post_batch(
     # One byte more than allowed tells "too large" apart.
     received = [(upload.filename or "upload", await upload.read(limit + 1)) for upload in request_files]
     # Storing and recording block on disk and network: off the event loop.
-    accepted = await run_in_threadpool(pipeline.accept, svc, received, recorded_branch,
-                                       idempotency_key, caller.name)
+    try:
+        accepted = await run_in_threadpool(pipeline.accept, svc, received, recorded_branch,
+                                           idempotency_key, caller.name, dossier_code)
+    except dossiers.DossierCodeError as exc:
+        raise Problem(422, "invalid_dossier_code", f"dossier code: {exc}") from None
     if accepted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     else:
@@ -56,7 +66,7 @@ async def post_batch(
         # record; a message that never reaches the broker is re-sent by the sweeper).
         background.add_task(_hand_over, svc, accepted.queued)
     return BatchAccepted(batch_id=accepted.batch_id, url=f"/v1/batches/{accepted.batch_id}",
-                         files=len(accepted.file_ids))
+                         files=len(accepted.file_ids), dossier_code=accepted.dossier_code)
 
 
 def _hand_over(svc: Services, queued: dict[str, int | None]) -> None:
@@ -78,7 +88,7 @@ def get_batch(batch_id: str, svc: ServicesDep, caller: BatchReaderDep) -> Batch:
     for r in rows:
         docs = pipeline.results_for_file(svc, r.id) if r.state == DocState.done.value else []
         items.append(BatchItem(
-            file_id=r.id, name=r.name, sha256=r.sha256, state=DocState(r.state),
+            file_id=r.id, name=r.name, sha256=r.sha256, state=DocState(r.state), pages=r.pages,
             error=ProcessingError(code=r.error_code, message=r.error_message or "") if r.error_code else None,
             # Batch status is for scanners: no personal data in it, only where each paper went.
             documents=[ResultObject(document_id=d.document_id, source=d.source, doc_type=d.doc_type,
@@ -88,44 +98,10 @@ def get_batch(batch_id: str, svc: ServicesDep, caller: BatchReaderDep) -> Batch:
     states = {i.state for i in items}
     overall = (DocState.processing if states & {DocState.queued, DocState.processing} and states - {DocState.queued}
                else DocState.queued if states & {DocState.queued} else DocState.done)
-    created = batch.created_at if batch.created_at.tzinfo else batch.created_at.replace(tzinfo=UTC)  # SQLite drops tz
-    return Batch(batch_id=batch_id, branch=batch.branch, created_at=created, state=overall, items=items)
-
-
-@router.get("/results/{result_code}", response_model=ResultObject)
-def get_result(result_code: str, svc: ServicesDep, caller: FieldReaderDep, include_text: bool = True) -> ResultObject:
-    result = pipeline.get_result(svc, result_code)
-    if result is None:
-        raise HTTPException(404, f"no result {result_code}")
-    audit(svc, caller, "read_result", result_code)
-    return result if include_text else result.model_copy(update={"text": ""})
-
-
-@router.get("/documents/{document_id}", response_model=ResultObject)
-def get_document(document_id: str, svc: ServicesDep, caller: FieldReaderDep) -> ResultObject:
-    with svc.sessions() as s:
-        row = s.get(DocumentRow, document_id)
-    if row is None:
-        raise HTTPException(404, f"no document {document_id}")
-    audit(svc, caller, "read_document", document_id)
-    return ResultObject.model_validate(row.result)
-
-
-@router.get("/documents/{document_id}/original", response_class=Response)
-def get_original(document_id: str, svc: ServicesDep, caller: ArchiveReaderDep) -> Response:
-    with svc.sessions() as s:
-        row = s.get(DocumentRow, document_id)
-        f = s.scalar(select(FileRow).where(FileRow.sha256 == row.source_sha256).limit(1)) if row else None
-    if row is None or f is None:
-        raise HTTPException(404, f"no document {document_id}")
-    audit(svc, caller, "read_original", document_id)
-    media = {"pdf": "application/pdf", "png": "image/png", "jpeg": "image/jpeg", "tiff": "image/tiff"}
-    media_type = media.get(f.kind or "", "application/octet-stream")
-    # With an object store the bytes go straight from it to the client; the API only authorises.
-    url = svc.store.presigned_get(f.original_key, svc.settings.s3_presign_seconds, content_type=media_type)
-    if url:
-        return Response(status_code=status.HTTP_307_TEMPORARY_REDIRECT, headers={"Location": url})
-    return Response(svc.store.get(f.original_key), media_type=media_type)
+    created = as_vn(batch.created_at)
+    progress = {state: sum(1 for i in items if i.state == state) for state in DocState}
+    return Batch(batch_id=batch_id, branch=batch.branch, dossier_code=batch.dossier_code, created_at=created,
+                 state=overall, progress=progress, items=items)
 
 
 class HoldingsQuery(BaseModel):

@@ -46,7 +46,8 @@ class Seen:
 @dataclass
 class Watcher:
     root: Path
-    accept: Callable[[list[tuple[str, bytes]], str], list[str]]  # (files, idempotency key) -> file ids
+    # (files, idempotency key, the entry's name) -> file ids. The name may be the dossier's code.
+    accept: Callable[[list[tuple[str, bytes]], str, str], list[str]]
     settle_seconds: float = 2.0
     _seen: dict[Path, Seen] = field(default_factory=dict)
 
@@ -100,7 +101,7 @@ class Watcher:
         try:
             files = _read(taken)
             key = "watch:" + _content_key(files)
-            ids = self.accept(files, key)
+            ids = self.accept(files, key, taken.name)
         except Exception as exc:  # noqa: BLE001 - sorted below: an outage waits, anything else is failed
             if _service_fault(exc):  # database or storage away: leave it taken, retry next pass
                 log.warning("could not accept %s yet: %s", display_name(taken.name), type(exc).__name__)

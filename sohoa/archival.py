@@ -38,7 +38,7 @@ the binding periods are in the agency's own retention schedule (bảng thời h�
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -48,7 +48,7 @@ from storage.db import BatchRow, DocumentRow, FileRow
 
 from . import __version__
 from .models import DocType, ResultObject
-from .provenance import VN_TZ
+from .provenance import as_vn
 
 LANGUAGE = "vi"  # ISO 639-1; the decree leaves the coding open (String 30/50)
 PERMANENT = "Vĩnh viễn"
@@ -232,8 +232,7 @@ def document_metadata(result: ResultObject, dossier_code: str, order: int, recei
 # ============================================================================ dossiers
 def received_at(batch: BatchRow) -> datetime:
     """When the dossier came in, in Vietnam time (SQLite hands timestamps back without a zone: UTC)."""
-    at = batch.created_at
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(VN_TZ)
+    return as_vn(batch.created_at)
 
 
 def batch_results(svc, batch_id: str) -> list[ResultObject]:  # noqa: ANN001 - Services
@@ -278,7 +277,9 @@ def describe_dossier(svc, batch_id: str, dossier_code: str | None = None, organ_
         failed = s.scalars(select(FileRow.error_code).where(FileRow.batch_id == batch_id,
                                                              FileRow.state == "failed")).all()
     at = received_at(batch)
-    code = dossier_code_of(batch_id, dossier_code)
+    code = dossier_code_of(batch_id, dossier_code or batch.dossier_code)
+    # The organ is the unit that received the dossier: the unit part of its national code.
+    organ_id = organ_id or (batch.dossier_code or "").partition("-")[0] or svc.settings.unit_code
     docs = [document_metadata(r, code, i, at.date(), retention)
             for i, r in enumerate(batch_results(svc, batch_id), start=1)]
     dates = [d.issued_date for d in docs if d.issued_date] or [at.date()]

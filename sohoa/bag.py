@@ -82,6 +82,7 @@ class BatchRecord(Model):
 
     batch_id: str
     branch: str | None = None
+    dossier_code: str | None = None  # the national code (sohoa/dossiers.py): tracking goes on after an import
     created_at: datetime
     files: list[FileRecord] = Field(default_factory=list)
 
@@ -142,7 +143,8 @@ def _batch_record(svc, batch_id: str) -> BatchRecord:  # noqa: ANN001
             raise KeyError(f"no batch {batch_id}")
         files = s.scalars(select(FileRow).where(FileRow.batch_id == batch_id)
                           .order_by(FileRow.created_at, FileRow.id)).all()
-    return BatchRecord(batch_id=batch.id, branch=batch.branch, created_at=archival.received_at(batch), files=[
+    return BatchRecord(batch_id=batch.id, branch=batch.branch, dossier_code=batch.dossier_code,
+                       created_at=archival.received_at(batch), files=[
         FileRecord(id=f.id, name=f.name, sha256=f.sha256, size=f.size, kind=f.kind, pages=f.pages, state=f.state,
                    error_code=f.error_code, error_message=f.error_message, created_at=_aware(f.created_at))
         for f in files])
@@ -441,7 +443,8 @@ def _store(svc, bag: _Bag) -> None:  # noqa: ANN001
     svc.store.put(f"keys/imported/{key_id(bag.public).replace(':', '-')}.pem", public_pem, "application/x-pem-file")
     with svc.sessions() as s, s.begin():
         if s.get(BatchRow, bag.batch_id) is None:
-            s.add(BatchRow(id=bag.batch_id, branch=bag.batch.branch, created_at=bag.batch.created_at))
+            s.add(BatchRow(id=bag.batch_id, branch=bag.batch.branch, dossier_code=bag.batch.dossier_code,
+                           created_at=bag.batch.created_at))
             s.flush()  # the batch first: PostgreSQL checks the files' foreign key at once
         for f in bag.batch.files:
             if s.get(FileRow, f.id) is None:

@@ -198,13 +198,16 @@ def watch(
     from ingest.watch import Watcher
     from workers.tasks import send
 
-    from . import pipeline
+    from . import dossiers, pipeline
 
     svc = _services()
     folder.mkdir(parents=True, exist_ok=True)
 
-    def accept(files: list[tuple[str, bytes]], key: str) -> list[str]:
-        accepted = pipeline.accept(svc, files, branch, idempotency_key=key, sender=f"watch:{folder.name}")
+    def accept(files: list[tuple[str, bytes]], key: str, name: str) -> list[str]:
+        # A dossier folder (or file) named by its code joins that dossier: 000.00.15.H42-261126-0007/
+        code = dossiers.code_in_name(name)
+        accepted = pipeline.accept(svc, files, branch, idempotency_key=key, sender=f"watch:{folder.name}",
+                                   dossier_code=code)
         send(svc, accepted.queued)  # empty for a replayed batch: it was sent the first time
         return accepted.file_ids
 
@@ -237,8 +240,15 @@ def serve(
     err.print(f"data dir {settings.data_dir}; API key in {settings.data_dir / 'api_key'}"
               if not settings.api_key else f"data dir {settings.data_dir}")
     api_key_for(settings)
+    limits = settings.limits
     # log_config=None: our handlers (masked, JSON if asked), not uvicorn's.
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, log_config=None)
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, log_config=None,
+                # h11, with the deadline on request headers that uvicorn lacks (api/limits.py).
+                http="api.limits:H11WithHeaderDeadline",
+                limit_concurrency=limits.max_connections, timeout_keep_alive=limits.keep_alive_seconds,
+                # h11 buffers a request's headers up to this, then answers a bare 400. Well above the
+                # app's own limit, so headers a little too large get its 431 problem detail instead.
+                h11_max_incomplete_event_size=8 * limits.max_header_bytes)
 
 
 @app.command()
@@ -526,6 +536,99 @@ def copy_result(result_code: str) -> None:
     if not report.valid:
         raise typer.Exit(1)
 
+
+
+# ---------------------------------------------------------------- webhooks (sohoa/webhooks.py, docs/webhooks.md)
+webhooks_app = typer.Typer(help="Webhooks: signed POSTs to downstream systems when a result is ready or corrected.")
+app.add_typer(webhooks_app, name="webhooks")
+
+
+@webhooks_app.command("add")
+def webhooks_add(
+    url: Annotated[str, typer.Argument(help="where deliveries are POSTed (http:// or https://)")],
+    event: Annotated[list[str] | None,
+                     typer.Option(help="result.ready or result.corrected (repeat; default both)")] = None,
+    doc_type: Annotated[list[str] | None,
+                        typer.Option(help="only results of this type (repeat; default every type)")] = None,
+    label: Annotated[str | None, typer.Option(help="whose receiver this is")] = None,
+) -> None:
+    """Subscribe a receiver to changes from now on. Its signing secret alone goes to stdout, this once."""
+    from .webhooks import subscribe
+
+    try:
+        row, secret = subscribe(_services().sessions, url, event, doc_type, label)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    err.print(f"webhook {row.id} ({', '.join(row.events)}; {', '.join(row.doc_types or ['every type'])}); "
+              "its secret cannot be shown again:")
+    sys.stdout.write(secret + "\n")  # alone on stdout, so a script can capture it
+
+
+@webhooks_app.command("list")
+def webhooks_list() -> None:
+    """The subscriptions, revoked ones too (no secrets)."""
+    from .webhooks import list_webhooks
+
+    table = Table(title="Webhooks")
+    table.add_column("id", no_wrap=True)  # whole, to be copied into `sohoa webhooks remove`
+    for col in ("url", "events", "types", "label", "cursor", "created (UTC)", "revoked (UTC)"):
+        table.add_column(col, overflow="fold")
+    for w in list_webhooks(_services().sessions):
+        table.add_row(w.id, w.url, " ".join(w.events), " ".join(w.doc_types or ["*"]), w.label or "", str(w.cursor),
+                      f"{w.created_at:%Y-%m-%d %H:%M}", f"{w.revoked_at:%Y-%m-%d %H:%M}" if w.revoked_at else "")
+    out.print(table)
+
+
+@webhooks_app.command("remove")
+def webhooks_remove(
+    webhook_id: Annotated[str, typer.Argument(help="the webhook's id (wh-…), from `sohoa webhooks list`")],
+) -> None:
+    """Revoke a subscription: nothing more is sent to it; its delivery log is kept."""
+    from .webhooks import unsubscribe
+
+    row = unsubscribe(_services().sessions, webhook_id)
+    if row is None:
+        err.print(f"[red]no webhook {webhook_id}[/]")
+        raise typer.Exit(1)
+    out.print(f"webhook {row.id} revoked at {row.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
+
+
+@webhooks_app.command("deliveries")
+def webhooks_deliveries(
+    webhook_id: Annotated[str, typer.Argument(help="the webhook's id (wh-…)")],
+    state: Annotated[str | None, typer.Option(help="pending, sending, delivered or failed")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    retry: Annotated[str | None, typer.Option(help="send this failed delivery (d-…) again first")] = None,
+) -> None:
+    """The delivery log, newest first: each delivery's state and every attempt made."""
+    from .webhooks import NotRetryable, deliveries, get
+    from .webhooks import retry as retry_delivery
+
+    sessions = _services().sessions
+    if get(sessions, webhook_id) is None:
+        err.print(f"[red]no webhook {webhook_id}[/]")
+        raise typer.Exit(1)
+    if retry:
+        try:
+            if retry_delivery(sessions, webhook_id, retry) is None:
+                err.print(f"[red]no delivery {retry} of webhook {webhook_id}[/]")
+                raise typer.Exit(1)
+        except NotRetryable as exc:
+            err.print(f"[red]{exc}[/]")
+            raise typer.Exit(1) from None
+        err.print(f"delivery {retry} is due again")
+    page = deliveries(sessions, webhook_id, limit, offset, state)
+    # Lines, not a table: a delivery's attempts are a list of their own, and lines survive grep.
+    out.print(f"{page.total} deliveries of {webhook_id}, newest first", highlight=False)
+    for d, attempts in page.deliveries:
+        due = f", next {d.next_attempt_at:%Y-%m-%d %H:%M:%S}" if d.next_attempt_at else ""
+        out.print(f"{d.id} change {d.change_id} {d.event} {d.result_code}: {d.state}, "
+                  f"{d.attempts} attempt(s){due}", highlight=False, soft_wrap=True)
+        for a in attempts:
+            out.print(f"    {a.at:%Y-%m-%d %H:%M:%S} {a.status_code or '-'} {a.error or ''} ({a.seconds:.2f} s)",
+                      highlight=False, soft_wrap=True, markup=False)
 
 if __name__ == "__main__":
     app()

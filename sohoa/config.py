@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_data_dir
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -80,6 +80,26 @@ class Limits(BaseModel):
     max_zip_total_bytes: int = 1024 * 1024 * 1024
     max_zip_depth: int = 1
 
+    # What the HTTP server bounds (api/limits.py; announced in the OpenAPI description).
+    # A whole request: one file at its limit and some more, not every file at its limit (a batch of
+    # 100 files of 200 MiB would be 20 GiB, all of it read into memory by the upload route).
+    max_request_bytes: int = Field(256 * 1024 * 1024, ge=1024)
+    # The `le`s below: Starlette's own parser runs after ours with its defaults (FastAPI passes no
+    # limits) and answers a bare 400 past them, so ours must be the tighter.
+    max_files_per_batch: int = Field(100, ge=1, le=1000)
+    max_form_fields: int = Field(16, ge=1, le=1000)  # parts that are not files (`branch`)
+    max_field_bytes: int = Field(64 * 1024, ge=64, le=1024 * 1024)
+    # One header line of a part (a filename lives in one); python-multipart refuses more than 4224.
+    max_part_header_bytes: int = Field(4096, ge=256, le=4224)
+    max_header_bytes: int = Field(16 * 1024, ge=1024)  # a request's headers together: 431 above
+    # From a request's headers to the last byte of its body. A desk on a slow line sending one
+    # large file needs minutes; a client trickling a body to hold a connection gets no more.
+    request_body_seconds: float = Field(300, gt=0)
+    request_header_seconds: float = Field(30, gt=0)  # from a request's first byte to its last header
+    # uvicorn's, set by `sohoa serve`: connections at once (503 beyond) and idle keep-alive.
+    max_connections: int = Field(256, ge=1)
+    keep_alive_seconds: int = Field(5, ge=1)
+
 
 class WorkerOptions(BaseModel):
     """Distributed mode: how work is routed, held, retried and recovered (docs/scaling.md)."""
@@ -108,6 +128,25 @@ class WorkerOptions(BaseModel):
     # results and dossiers, chosen at random, re-hashed every `audit_interval_seconds`.
     audit_interval_seconds: float = 86400
     audit_sample: int = 1000
+
+
+class WebhookOptions(BaseModel):
+    """Webhooks to downstream systems (sohoa/webhooks.py, docs/webhooks.md)."""
+
+    # A receiver that keeps failing is tried this many times, then the delivery is `failed` (kept
+    # in the delivery log; an admin can send it again). With the backoff below that is about two
+    # to three and a half hours: a receiver's maintenance window, not a lost weekend.
+    max_attempts: int = Field(12, ge=1, le=100)
+    # Attempt n waits base * 2^(n-1) seconds, at most `backoff_max_seconds`, then a random half
+    # of it less (so receivers that come back are not hit by every sender at the same second).
+    backoff_base_seconds: float = Field(10, gt=0)
+    backoff_max_seconds: float = Field(3600, gt=0)
+    # One POST's connect, write and read each; a receiver should answer 2xx at once and work later.
+    timeout_seconds: float = Field(10, gt=0, le=300)
+    # How often deliveries are planned and sent (embedded thread; Celery beat in distributed mode).
+    dispatch_interval_seconds: float = Field(5, gt=0)
+    # At most this many deliveries sent per dispatch (and changes planned per subscription).
+    batch_size: int = Field(100, ge=1, le=10_000)
 
 
 class CopyOptions(BaseModel):
@@ -150,12 +189,17 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"  # json: one object a line for a log collector (sohoa/logs.py)
     log_level: str = "INFO"
     workers: WorkerOptions = WorkerOptions()
+    webhooks: WebhookOptions = WebhookOptions()
     # Not `copy`: that name would shadow pydantic's BaseModel.copy and warn on every import.
     copies: CopyOptions = CopyOptions()
 
     service_name: str = "sohoa"
     site: str = "default"  # which service-centre installation this is; goes into provenance
     default_branch: str = "HQ"
+    # This service's unit code (QCVN 102:2016/BTTTT, e.g. 000.00.15.H42). With it, a batch sent
+    # without a dossier code gets the next one of the day (sohoa/dossiers.py); without it,
+    # dossier codes come only from the one-stop system.
+    unit_code: str | None = None
     api_key: str | None = None  # default: generated on first start and kept in data_dir/api_key
     signing_key_path: Path | None = None  # default: data_dir/keys/provenance-ed25519.pem
 
@@ -179,6 +223,14 @@ class Settings(BaseSettings):
     calibrate: bool = True
     calibration_file: Path | None = None  # default: extraction/calibration.json
     review_threshold: float | None = None  # fields below it go to a person; default: the calibration's
+
+    @field_validator("unit_code")
+    @classmethod
+    def _unit_code_format(cls, value: str | None) -> str | None:
+        # At start-up, not at the first upload: a mistyped unit code would otherwise fail every batch.
+        from .dossiers import check_unit  # sohoa.dossiers imports the database models
+
+        return check_unit(value.strip()) if value and value.strip() else None
 
     @property
     def db_url(self) -> str:

@@ -215,6 +215,7 @@ class BatchItem(Model):
     name: str
     sha256: str
     state: DocState
+    pages: int | None = None  # counted at ingest (None for an archive, or a file that could not be opened)
     error: ProcessingError | None = None
     documents: list[ResultObject] = Field(default_factory=list)
 
@@ -222,6 +223,9 @@ class BatchItem(Model):
 class Batch(Model):
     batch_id: str
     branch: str | None
+    dossier_code: str | None = None
     created_at: datetime
     state: DocState
+    # How many files are in each state: a desk's progress bar without walking the items.
+    progress: dict[DocState, int] = Field(default_factory=dict)
     items: list[BatchItem] = Field(default_factory=list)

@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import cv2
 from pydantic import BaseModel
@@ -44,10 +44,10 @@ from storage import search as index
 from storage.db import BatchRow, DocumentRow, FileRow, utcnow
 from storage.objects import ObjectNotFound, original_key, result_key, sha256
 
-from . import __version__, chain, metrics, registry
+from . import __version__, chain, dossiers, metrics, registry
 from .models import (DocState, Extraction, FileKind, PageText, ProcessingError, ProvenanceRecord, ResultObject,
                      Source)
-from .provenance import VN_TZ, StepRecorder, now_vn, sign
+from .provenance import VN_TZ, StepRecorder, as_vn, now_vn, sign
 from .services import Services
 from .verify import verify
 
@@ -63,6 +63,7 @@ class Accepted:
     # The files left to process (not failed at ingest, not seen before), with their page counts:
     # what the broker is told, without reading back what was just written.
     queued: dict[str, int | None] = field(default_factory=dict)
+    dossier_code: str | None = None
 
     @property
     def file_ids(self) -> list[str]:
@@ -70,13 +71,18 @@ class Accepted:
 
 
 def accept(svc: Services, files: Iterable[tuple[str, bytes]], branch: str | None,
-           idempotency_key: str | None = None, sender: str | None = None) -> Accepted:
+           idempotency_key: str | None = None, sender: str | None = None,
+           dossier_code: str | None = None) -> Accepted:
     """Receive a whole batch: every original is stored first, then the batch and all its files are
     recorded in one transaction. Either the client hears 'accepted' and every file is queued, or
-    nothing is recorded and a retry with the same idempotency key starts clean."""
+    nothing is recorded and a retry with the same idempotency key starts clean.
+
+    `dossier_code` (national format, sohoa/dossiers.py) is checked before anything is stored:
+    DossierCodeError. Without one, a service with its own unit code issues the next."""
     idempotency_key = (idempotency_key or "").strip() or None  # an empty key is no key (found by schemathesis)
     if idempotency_key and (earlier := _batch_for_key(svc, idempotency_key)):
         return earlier
+    code = dossiers.parse(dossier_code) if dossier_code else _issue_dossier_code(svc)
     batch_id = _new_id("b-")
     groups = [_prepare(svc, batch_id, name, data) for name, data in files]
     rows = [row for group in groups for row in group]
@@ -84,11 +90,12 @@ def accept(svc: Services, files: Iterable[tuple[str, bytes]], branch: str | None
     # `sender`: who handed the files in (an API key id, a watched folder), after the service and branch.
     actor = _actor(svc, branch) + (f"/{sender}" if sender else "")
     received = chain.sign_event(chain.new_event(batch_id, "received", 1, chain.GENESIS, actor,
-                                                **_reception(rows)), svc.signing_key)
+                                                **_reception(rows, code)), svc.signing_key)
     chain.put(svc, [received])
     try:
         with svc.sessions() as s, s.begin():
-            s.add(BatchRow(id=batch_id, branch=branch, idempotency_key=idempotency_key))
+            s.add(BatchRow(id=batch_id, branch=branch, idempotency_key=idempotency_key,
+                           dossier_code=str(code) if code else None))
             s.flush()  # the batch row first: PostgreSQL checks the files' foreign key at once
             _commit_files(s, rows)
             s.add(chain.row(received))
@@ -98,14 +105,26 @@ def accept(svc: Services, files: Iterable[tuple[str, bytes]], branch: str | None
             return earlier
         raise
     return Accepted(batch_id, [[row.id for row in group] for group in groups],
-                    queued={r.id: r.pages for r in rows if r.state == DocState.queued.value})
+                    queued={r.id: r.pages for r in rows if r.state == DocState.queued.value},
+                    dossier_code=str(code) if code else None)
 
 
-def create_batch(svc: Services, branch: str | None) -> str:
+def _issue_dossier_code(svc: Services) -> dossiers.DossierCode | None:
+    """The service's next code for today, when it has a unit code. In a transaction of its own,
+    before the reception is signed (which records it): an upload that fails after this leaves a
+    gap in the day's numbers, never a number given twice."""
+    if not svc.settings.unit_code:
+        return None
+    with svc.sessions() as s, s.begin():
+        return dossiers.issue(s, svc.settings.unit_code, now_vn().date())
+
+
+def create_batch(svc: Services, branch: str | None, dossier_code: str | None = None) -> str:
     """An empty batch that files are added to one by one (`receive`): the CLI and tests."""
+    code = dossiers.parse(dossier_code) if dossier_code else _issue_dossier_code(svc)
     batch_id = _new_id("b-")
     with svc.sessions() as s, s.begin():
-        s.add(BatchRow(id=batch_id, branch=branch))
+        s.add(BatchRow(id=batch_id, branch=branch, dossier_code=str(code) if code else None))
     return batch_id
 
 
@@ -123,10 +142,12 @@ def _actor(svc: Services, branch: str | None) -> str:
     return f"{svc.settings.service_name}@{svc.settings.site}/branch:{branch or '-'}"
 
 
-def _reception(rows: list[FileRow]) -> dict:
-    """What a reception event records: each file's name and state, and its original's key and hash."""
+def _reception(rows: list[FileRow], code: dossiers.DossierCode | None = None) -> dict:
+    """What a reception event records: the dossier code, each file's name and state, and its
+    original's key and hash."""
+    files = {"files": [{"name": r.name, "state": r.state, "error": r.error_code} for r in rows]}
     return {"software": {"sohoa": __version__},
-            "parameters": {"files": [{"name": r.name, "state": r.state, "error": r.error_code} for r in rows]},
+            "parameters": ({"dossier_code": str(code)} if code else {}) | files,
             "outputs": {r.original_key: r.sha256 for r in rows if r.original_key}}
 
 
@@ -136,7 +157,7 @@ def _batch_for_key(svc: Services, key: str) -> Accepted | None:
         if batch is None:
             return None
         ids = s.scalars(select(FileRow.id).where(FileRow.batch_id == batch.id).order_by(FileRow.created_at)).all()
-    return Accepted(batch.id, [list(ids)], replayed=True)
+    return Accepted(batch.id, [list(ids)], replayed=True, dossier_code=batch.dossier_code)
 
 
 def _new_id(prefix: str) -> str:
@@ -530,7 +551,7 @@ def make_result_code(document_id: str, branch: str | None, received: datetime) -
     """
     tail = base64.b32encode(hashlib.sha256(document_id.encode()).digest()).decode()[:10]
     branch_part = re.sub(r"[^A-Z0-9]", "", (branch or "HQ").upper())[:12] or "HQ"
-    day = (received if received.tzinfo else received.replace(tzinfo=UTC)).astimezone(VN_TZ)
+    day = as_vn(received)
     return f"KQ-{branch_part}-{day:%y%m%d}-{tail}"
 
 
@@ -608,7 +629,7 @@ def holdings(svc: Services, doc_type: str, id_number: str) -> list[Holding]:
                            verification_status=row.verification_status,
                            provenance_ok=not chain.verify_subject(svc, row.result_code, check_objects=False),
                            expired=(expiry < today) if expiry else None,
-                           stored_at=row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)))
+                           stored_at=as_vn(row.created_at)))
     return out
 
 

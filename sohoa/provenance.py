@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,12 @@ VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 def now_vn() -> datetime:
     return datetime.now(VN_TZ)
+
+
+def as_vn(at: datetime) -> datetime:
+    """A stored moment in Vietnam time, as the desks read it. SQLite hands datetimes back naive
+    (they were written in UTC); PostgreSQL keeps the zone."""
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(VN_TZ)
 
 
 def canonical(obj: object) -> bytes:

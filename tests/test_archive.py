@@ -173,3 +173,13 @@ def test_a_dossier_without_dated_documents_is_dated_by_its_receipt(svc) -> None:
     assert dossier.file_code == dossier.file_notation == "000.00.00.H41-250301-0007"
     assert dossier.organ_id == "000.00.00.H41"
     assert dossier.creator == svc.settings.default_branch and dossier.maintenance == "5 năm"
+
+
+def test_a_batch_received_with_a_dossier_code_is_described_under_it(svc) -> None:
+    at = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
+    batch = pipeline.create_batch(svc, "B7", dossier_code="000.00.15.H42-250301-0012")
+    with svc.sessions() as s, s.begin():
+        s.get(BatchRow, batch).created_at = at
+    _add(svc, batch, "card.png", "5" * 64, [result("cccd", CARD, [1], sha="5" * 64, code="KQ-B7-250301-CARD000001")], at)
+    dossier = dossier_metadata(svc, batch)  # nothing passed: the code it was received under
+    assert dossier.file_code == "000.00.15.H42-250301-0012" and dossier.organ_id == "000.00.15.H42"

@@ -16,11 +16,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from sohoa import chain, pipeline
+from sohoa import chain, dossiers, pipeline
 from sohoa.bag import ExportRefused, export_dossier, import_bag
 from sohoa.cli import app
 from sohoa.config import Settings
 from sohoa.services import Services, build_services
+from storage import changes
 from storage.db import BatchRow, DocumentRow, EventRow, FileRow
 from storage.objects import original_key, sha256
 
@@ -44,9 +45,12 @@ def other(tmp_path: Path, other_database_url: str | None) -> Iterator[Services]:
     services.sessions.kw["bind"].dispose()
 
 
+DOSSIER = "000.00.15.H42-261120-0031"
+
+
 def processed_dossier(svc: Services, cards: int = 2) -> tuple[str, list[str], list[str]]:
     """(batch id, file ids, result codes) of a dossier of born-digital card PDFs, processed."""
-    batch = pipeline.create_batch(svc, "B1")
+    batch = pipeline.create_batch(svc, "B1", dossier_code=DOSSIER)
     files = [fid for n in range(1, cards + 1) for fid in pipeline.receive(svc, batch, f"card-{n}.pdf",
                                                                           text_pdf(card_lines(n)))]
     codes = [r.result_code for fid in files for r in pipeline.process_file(svc, fid)]
@@ -92,7 +96,7 @@ def test_export_makes_a_valid_bag_of_everything_and_records_it(svc, exported) ->
         for key in keys:
             assert (data / key).read_bytes() == svc.store.get(key), key
         meta = json.loads((data / "metadata" / "documents" / f"{code}.json").read_text())
-        assert meta["type_name"] == "Căn cước công dân" and meta["file_code"] == batch
+        assert meta["type_name"] == "Căn cước công dân" and meta["file_code"] == DOSSIER  # the national code
     dossier = json.loads((data / "metadata" / "dossier.json").read_text())
     assert dossier["doc_total"] == 2 and dossier["page_total"] == 2 and dossier["documents"] == codes
     *bagged, export_event = svc.store.list(f"dossiers/{batch}/events/")  # the export comes after the bag
@@ -157,6 +161,11 @@ def test_import_serves_the_same_results_with_byte_identical_objects(svc, other, 
             [r.result_code for r in pipeline.results_for_file(svc, fid)]
         with other.sessions() as s:
             assert s.get(FileRow, fid).state == "done"
+    with other.sessions() as s:  # the citizen's tracking lookup goes on working at the receiver
+        tracked = dossiers.tracking(dossiers.load(s, DOSSIER))
+    assert (tracked.status, tracked.digitised) == ("digitised", len(codes))
+    with other.sessions() as s:  # and downstream systems there hear of the results
+        assert sorted(c.result_code for c in changes.after(s, 0, 100)) == sorted(codes)
 
     # The import is recorded on this installation's chain of the dossier, after the sender's events.
     theirs = chain.events(other, batch)

@@ -8,15 +8,16 @@ import os
 from sqlalchemy import func, select
 
 from ingest.watch import DONE, FAILED, TAKING, Watcher, _content_key
-from sohoa import pipeline
+from sohoa import dossiers, pipeline
 from storage.db import BatchRow, FileRow
 
 from .docs import card_lines, text_pdf
 
 
 def watcher_for(svc, root, **kw) -> Watcher:  # noqa: ANN001
-    def accept(files, key):  # noqa: ANN001, ANN202
-        return pipeline.accept(svc, files, "CN2", idempotency_key=key).file_ids
+    def accept(files, key, name):  # noqa: ANN001, ANN202
+        return pipeline.accept(svc, files, "CN2", idempotency_key=key,
+                               dossier_code=dossiers.code_in_name(name)).file_ids
 
     return Watcher(root, accept, settle_seconds=2.0, **kw)
 
@@ -60,6 +61,20 @@ def test_a_folder_is_one_dossier(svc, tmp_path) -> None:
     ids = w.poll(now=13.0)
     assert len(ids) == 2 and count(svc, BatchRow) == 1
     assert not dossier.exists() and sorted(done_files(root)) == ["cccd.pdf", "to-khai.pdf"]
+
+
+def test_a_folder_or_file_named_by_its_dossier_code_joins_that_dossier(svc, tmp_path) -> None:
+    root = tmp_path / "scan"
+    w = watcher_for(svc, root)
+    (root / "000.00.15.H42-261120-0007").mkdir(parents=True)
+    (root / "000.00.15.H42-261120-0007" / "cccd.pdf").write_bytes(text_pdf(card_lines(14)))
+    (root / "000.00.15.H42-261120-0008.pdf").write_bytes(text_pdf(card_lines(15)))
+    (root / "HS-0043.pdf").write_bytes(text_pdf(card_lines(16)))
+    w.poll(now=10.0)
+    assert len(w.poll(now=13.0)) == 3
+    with svc.sessions() as s:
+        codes = sorted(s.scalars(select(BatchRow.dossier_code)).all(), key=str)
+    assert codes == ["000.00.15.H42-261120-0007", "000.00.15.H42-261120-0008", None]
 
 
 def test_a_crash_after_accepting_never_makes_a_second_batch(svc, tmp_path) -> None:

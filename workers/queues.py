@@ -3,7 +3,8 @@
 - `sohoa.small`: single images and short PDFs (ID cards, one-page forms): a desk is waiting.
 - `sohoa.large`: long PDFs; their pages are fanned out to `sohoa.pages`.
 - `sohoa.pages`: one page of a long PDF each.
-- `sohoa.maintenance`: the sweeper that re-sends work the broker lost.
+- `sohoa.maintenance`: the sweeper that re-sends work the broker lost, the fixity audit, and
+  webhook deliveries (`sohoa.webhooks`).
 """
 
 SMALL = "sohoa.small"

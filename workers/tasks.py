@@ -67,13 +67,17 @@ def make_celery(settings: Settings) -> Celery:
         task_serializer="json", accept_content=["json"],
         task_queues=[Queue(name) for name in QUEUES], task_default_queue=SMALL,
         task_routes={"sohoa.read_page": {"queue": PAGES}, "sohoa.finish_file": {"queue": LARGE},
-                     "sohoa.sweep": {"queue": MAINTENANCE}, "sohoa.audit": {"queue": MAINTENANCE}},
+                     "sohoa.sweep": {"queue": MAINTENANCE}, "sohoa.audit": {"queue": MAINTENANCE},
+                     "sohoa.webhooks": {"queue": MAINTENANCE}},
         broker_transport_options={"visibility_timeout": w.visibility_timeout_seconds},
         broker_connection_retry_on_startup=True, broker_connection_max_retries=None,  # wait out a broker restart
         worker_cancel_long_running_tasks_on_connection_loss=False,  # claims keep a redelivery from doubling it
         task_ignore_result=True,  # results live in the database and object storage, not in Celery
         beat_schedule={"sweep": {"task": "sohoa.sweep", "schedule": w.sweep_interval_seconds},
-                       "audit": {"task": "sohoa.audit", "schedule": w.audit_interval_seconds}},
+                       "audit": {"task": "sohoa.audit", "schedule": w.audit_interval_seconds},
+                       # Expires with its interval: a backlog of dispatches would only repeat one another.
+                       "webhooks": {"task": "sohoa.webhooks", "schedule": settings.webhooks.dispatch_interval_seconds,
+                                    "options": {"expires": settings.webhooks.dispatch_interval_seconds}}},
     )
     return app
 
@@ -285,6 +289,14 @@ def audit_task() -> int:
     for problem in report.problems:
         log.error("fixity: %s", problem)
     return len(report.problems)
+
+
+@celery_app.task(name="sohoa.webhooks")
+def webhooks_task() -> int:
+    """Plan and send webhook deliveries (sohoa/webhooks.py); several at once are safe (claims)."""
+    from sohoa import webhooks
+
+    return webhooks.dispatch(_services()).sent
 
 
 @celery_app.task(name="sohoa.sweep")
