@@ -380,3 +380,17 @@ def test_the_dossier_chain_names_the_key_that_handed_the_files_in(settings, svc)
     assert r.status_code == 202
     [received] = chain.events(svc, r.json()["batch_id"])
     assert received.type == "received" and received.actor.endswith(f"/branch:CN7/{row.id}")
+
+
+def test_the_audit_log_cannot_be_rewritten(world: World) -> None:
+    import sqlalchemy.exc
+    from sqlalchemy import delete, update
+
+    world.client.get(f"/v1/results/{world.result_code}", headers=world.h("downstream"))
+    for statement in (update(AuditRow).values(actor="someone else"), delete(AuditRow)):
+        with pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
+            with world.svc.sessions() as s, s.begin():
+                s.execute(statement)
+    with world.svc.sessions() as s:
+        assert s.scalars(select(AuditRow.actor).where(AuditRow.action == "read_result")).all() == \
+            [world.ids["downstream"]]
