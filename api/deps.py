@@ -66,10 +66,10 @@ _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
                                description="an API key; its role decides what it may do")
 
 
-def _identify(request: Request, svc: Services, secret: str | None, purpose: str | None) -> Caller:
+def identify(legacy: str, svc: Services, secret: str | None, purpose: str | None = None) -> Caller:
+    """The caller a key names, or 401. `legacy`: the configured single key (an admin key)."""
     if not secret:
         raise HTTPException(401, "missing X-API-Key")
-    legacy: str = request.app.state.api_key
     if hmac.compare_digest(secret.encode(), legacy.encode()):
         return Caller(name=LEGACY_KEY_ID, role="admin", branch=None, purpose=purpose)
     row = keys.lookup(svc.sessions, secret)
@@ -92,7 +92,7 @@ def require(*roles: str) -> Callable[..., Caller]:
         x_api_key: Annotated[str | None, Depends(_api_key_header)] = None,
         x_purpose: Annotated[str | None, Header(description="why the caller reads personal data (audited)")] = None,
     ) -> Caller:
-        caller = _identify(request, svc, x_api_key, x_purpose)
+        caller = identify(request.app.state.api_key, svc, x_api_key, x_purpose)
         if caller.role not in allowed:
             raise HTTPException(403, f"a {caller.role} key may not do this")
         return caller

@@ -15,18 +15,21 @@ from typing import Any
 
 import anyio
 import h11
+from fastapi import HTTPException
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import (
     MultipartParser,
     MultipartState,
     parse_options_header,
 )
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from sohoa.config import Limits, get_settings
 
+from .deps import identify
 from .problems import Problem, problem
 
 log = logging.getLogger("sohoa.api.limits")
@@ -68,6 +71,16 @@ class RequestLimits:
             await response(scope, receive, send)
             return
         body.guard = guard
+        if body.has_body and self._takes_form(scope):
+            # An upload is authenticated before its body is read: without a valid key nobody can
+            # make the server take in up to max_request_bytes.
+            try:
+                await run_in_threadpool(self._authenticate, scope)
+            except HTTPException as refusal:
+                response = problem(refusal.status_code, str(refusal.detail))
+                response.headers.update(CLOSE)
+                await response(scope, receive, send)
+                return
 
         async def receive_limited() -> Message:
             if body.done:
@@ -124,6 +137,12 @@ class RequestLimits:
             return has_body, _MultipartGuard(boundary, lim)
         except FormParserError:
             raise Problem(400, "malformed_multipart", "the multipart boundary is not valid") from None
+
+    @staticmethod
+    def _authenticate(scope: Scope) -> None:
+        app = scope["app"]
+        secret = dict(scope["headers"]).get(b"x-api-key", b"").decode("latin-1")
+        identify(app.state.api_key, app.state.services, secret)
 
     def _takes_form(self, scope: Scope) -> bool:
         if self._form_routes is None:

@@ -162,7 +162,7 @@ def test_a_part_without_a_name_is_400(client: TestClient) -> None:
 
 
 def _asgi(client: TestClient, headers: list[tuple[bytes, bytes]], chunks: Iterator[bytes],
-          pause: float = 0.0) -> tuple[int, dict[bytes, bytes], bytes, int]:
+          pause: float = 0.0, key: bytes | None = b"test-key") -> tuple[int, dict[bytes, bytes], bytes, int]:
     """One POST /v1/batches straight into the app on the client's event loop, with the body
     delivered chunk by chunk (`pause` s apart). Returns status, headers, body and how many times
     the app asked for more of the body."""
@@ -182,7 +182,7 @@ def _asgi(client: TestClient, headers: list[tuple[bytes, bytes]], chunks: Iterat
 
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
              "path": "/v1/batches", "raw_path": b"/v1/batches", "root_path": "", "query_string": b"",
-             "headers": [(b"host", b"testserver"), (b"x-api-key", b"test-key"), *headers],
+             "headers": [(b"host", b"testserver"), *([(b"x-api-key", key)] if key else []), *headers],
              "client": ("127.0.0.1", 1), "server": ("testserver", 80), "state": {}}
     client.portal.call(client.app, scope, receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
@@ -196,6 +196,14 @@ def test_a_content_length_over_the_request_limit_is_413_before_a_byte_is_read(cl
     assert json.loads(body)["code"] == "request_too_large" and response_headers[b"connection"] == b"close"
     refused(client, client.post("/v1/batches", content=b"x", headers={**H, **MULTIPART, "Content-Length": "10" * 6}),
             413, "request_too_large")
+
+
+@pytest.mark.parametrize("key", [None, b"sohoa_not-a-key"])
+def test_an_upload_without_a_valid_key_is_401_before_a_byte_is_read(client: TestClient, key: bytes | None) -> None:
+    headers = [(b"content-type", MULTIPART["Content-Type"].encode()), (b"content-length", b"%d" % (10 * 2**20))]
+    status, response_headers, body, reads = _asgi(client, headers, iter([b"never read"]), key=key)
+    assert (status, reads) == (401, 0)
+    assert json.loads(body)["code"] == "unauthenticated" and response_headers[b"connection"] == b"close"
 
 
 def test_files_each_under_their_limit_but_together_over_the_request_limit_are_413(client: TestClient) -> None:
