@@ -55,6 +55,7 @@ class RequestLimits:
         self.app = app
         self.limits = limits
         self._form_routes: list[tuple[re.Pattern[str], set[str]]] | None = None
+        self._uploads = 0  # being received now (one event loop: no lock needed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,16 +72,21 @@ class RequestLimits:
             await response(scope, receive, send)
             return
         body.guard = guard
-        if body.has_body and self._takes_form(scope):
+        upload = body.has_body and self._takes_form(scope)
+        if upload:
             # An upload is authenticated before its body is read: without a valid key nobody can
             # make the server take in up to max_request_bytes.
             try:
                 await run_in_threadpool(self._authenticate, scope)
+                if self._uploads >= self.limits.max_concurrent_uploads:
+                    raise Problem(503, "too_many_uploads", f"{self._uploads} uploads are being received; "
+                                  "retry in a few seconds (with the same Idempotency-Key)", {"Retry-After": "5"})
             except HTTPException as refusal:
-                response = problem(refusal.status_code, str(refusal.detail))
-                response.headers.update(CLOSE)
+                response = problem(refusal.status_code, str(refusal.detail), getattr(refusal, "code", None))
+                response.headers.update({**(refusal.headers or {}), **CLOSE})
                 await response(scope, receive, send)
                 return
+            self._uploads += 1
 
         async def receive_limited() -> Message:
             if body.done:
@@ -103,7 +109,11 @@ class RequestLimits:
                     message = {**message, "headers": [*headers, (b"connection", b"close")]}
             await send(message)
 
-        await self.app(scope, receive_limited, send_closing)
+        try:
+            await self.app(scope, receive_limited, send_closing)
+        finally:
+            if upload:
+                self._uploads -= 1
 
     def _check_head(self, scope: Scope) -> tuple[bool, _MultipartGuard | None]:
         lim = self.limits
@@ -342,6 +352,8 @@ def describe(limits: Limits) -> str:
         ("form fields besides the files", str(limits.max_form_fields), "413 `too_many_fields`"),
         ("a form field (`branch`)", size(limits.max_field_bytes), "413 `field_too_large`"),
         ("a header line of a part (its filename)", size(limits.max_part_header_bytes), "413 `part_header_too_large`"),
+        ("uploads received at once (per API process)", str(limits.max_concurrent_uploads),
+         "503 `too_many_uploads` with Retry-After"),
         ("connections at once", str(limits.max_connections), "503 (`sohoa serve`; uvicorn's own plain-text answer)"),
     ]
     table = "\n".join(f"| {what} | {value} | {over} |" for what, value, over in rows)

@@ -96,6 +96,10 @@ class Limits(BaseModel):
     # large file needs minutes; a client trickling a body to hold a connection gets no more.
     request_body_seconds: float = Field(300, gt=0)
     request_header_seconds: float = Field(30, gt=0)  # from a request's first byte to its last header
+    # Uploads being received at once, per API process: the upload route holds a batch in memory,
+    # so this times max_request_bytes bounds that memory (8 × 256 MiB = 2 GiB). Beyond it, 503
+    # with Retry-After: a scanner retries (with its Idempotency-Key) a few seconds later.
+    max_concurrent_uploads: int = Field(8, ge=1)
     # uvicorn's, set by `sohoa serve`: connections at once (503 beyond) and idle keep-alive.
     max_connections: int = Field(256, ge=1)
     keep_alive_seconds: int = Field(5, ge=1)

@@ -166,6 +166,11 @@ def _asgi(client: TestClient, headers: list[tuple[bytes, bytes]], chunks: Iterat
     """One POST /v1/batches straight into the app on the client's event loop, with the body
     delivered chunk by chunk (`pause` s apart). Returns status, headers, body and how many times
     the app asked for more of the body."""
+    return client.portal.call(_asgi_async, client.app, headers, chunks, pause, key)
+
+
+async def _asgi_async(app, headers: list[tuple[bytes, bytes]], chunks: Iterator[bytes],  # noqa: ANN001
+                      pause: float = 0.0, key: bytes | None = b"test-key") -> tuple[int, dict[bytes, bytes], bytes, int]:
     reads = 0
     sent: list[dict] = []
 
@@ -184,7 +189,7 @@ def _asgi(client: TestClient, headers: list[tuple[bytes, bytes]], chunks: Iterat
              "path": "/v1/batches", "raw_path": b"/v1/batches", "root_path": "", "query_string": b"",
              "headers": [(b"host", b"testserver"), *([(b"x-api-key", key)] if key else []), *headers],
              "client": ("127.0.0.1", 1), "server": ("testserver", 80), "state": {}}
-    client.portal.call(client.app, scope, receive, send)
+    await app(scope, receive, send)
     start = next(m for m in sent if m["type"] == "http.response.start")
     return (start["status"], dict(start["headers"]), b"".join(m.get("body", b"") for m in sent[1:]), reads)
 
@@ -196,6 +201,32 @@ def test_a_content_length_over_the_request_limit_is_413_before_a_byte_is_read(cl
     assert json.loads(body)["code"] == "request_too_large" and response_headers[b"connection"] == b"close"
     refused(client, client.post("/v1/batches", content=b"x", headers={**H, **MULTIPART, "Content-Length": "10" * 6}),
             413, "request_too_large")
+
+
+def test_uploads_beyond_the_concurrent_cap_are_503_with_retry_after(svc) -> None:
+    settings = svc.settings.model_copy(update={"limits": LIMITS.model_copy(update={"max_concurrent_uploads": 1})})
+    with TestClient(create_app(settings, services=svc, embedded_worker=False)) as c:
+        body = multipart(good_part())
+        headers = [(b"content-type", MULTIPART["Content-Type"].encode()), (b"content-length", b"%d" % len(body))]
+        results: dict[str, tuple] = {}
+
+        async def both() -> None:
+            async def slow() -> None:  # holds its place while its body trickles in
+                chunks = iter([body[:10], body[10:]])
+                results["slow"] = await _asgi_async(c.app, headers, chunks, pause=0.5)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(slow)
+                await anyio.sleep(0.2)
+                results["second"] = await _asgi_async(c.app, headers, iter([body]))
+
+        c.portal.call(both)
+        assert results["second"][0] == 503 and results["second"][3] == 0  # refused before its body
+        assert json.loads(results["second"][2])["code"] == "too_many_uploads"
+        assert results["second"][1][b"retry-after"] == b"5"
+        assert results["slow"][0] == 202  # the one in progress is unaffected
+        # Its place is given back: the next upload goes through.
+        assert c.post("/v1/batches", files=[("files", ("g.pdf", GOOD, "application/pdf"))], headers=H).status_code == 202
 
 
 @pytest.mark.parametrize("key", [None, b"sohoa_not-a-key"])
@@ -318,7 +349,7 @@ def test_the_openapi_description_states_every_limit(tmp_path: Path) -> None:
     limits = Limits(max_file_bytes=7_340_032, max_pages=123, max_pixels_per_page=45_678_901, max_files_per_batch=17,
                     max_request_bytes=98_765_432, request_body_seconds=77, request_header_seconds=11,
                     max_header_bytes=12_345, max_form_fields=5, max_field_bytes=2222, max_part_header_bytes=1111,
-                    max_connections=99)
+                    max_connections=99, max_concurrent_uploads=3)
     app = create_app(Settings(data_dir=tmp_path / "data", api_key="k", limits=limits), embedded_worker=False)
     description = TestClient(app).get("/openapi.json").json()["info"]["description"]
     rows = {line.split("|")[1].strip(): line for line in description.splitlines() if line.startswith("| ")}
@@ -327,7 +358,7 @@ def test_the_openapi_description_states_every_limit(tmp_path: Path) -> None:
                 "receiving a request's body": "77 s", "receiving a request's headers": "11 s",
                 "a request's headers together": "12345 bytes", "form fields besides the files": "5",
                 "a form field (`branch`)": "2222 bytes", "a header line of a part (its filename)": "1111 bytes",
-                "connections at once": "99"}
+                "connections at once": "99", "uploads received at once (per API process)": "3"}
     for what, value in expected.items():
         assert value in rows[what], (what, rows.get(what))
     for code in ("file_too_large", "too_many_files", "request_too_large", "body_timeout", "headers_too_large",
