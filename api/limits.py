@@ -87,6 +87,12 @@ class RequestLimits:
                 await response(scope, receive, send)
                 return
             self._uploads += 1
+        held = [upload]  # this request holds an upload place until its response is sent
+
+        def release() -> None:
+            if held[0]:
+                held[0] = False
+                self._uploads -= 1
 
         async def receive_limited() -> Message:
             if body.done:
@@ -108,12 +114,15 @@ class RequestLimits:
                 if not any(k.lower() == b"connection" for k, _ in headers):
                     message = {**message, "headers": [*headers, (b"connection", b"close")]}
             await send(message)
+            # Answered: the batch is no longer held in memory, whatever background work follows
+            # (the hand-over to the broker runs after the response).
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                release()
 
         try:
             await self.app(scope, receive_limited, send_closing)
         finally:
-            if upload:
-                self._uploads -= 1
+            release()
 
     def _check_head(self, scope: Scope) -> tuple[bool, _MultipartGuard | None]:
         lim = self.limits

@@ -124,7 +124,10 @@ def holdings(query: HoldingsQuery, svc: ServicesDep, caller: FieldReaderDep) -> 
 
 
 class SearchAnswer(BaseModel):
-    total: int = Field(description="every matching document, not only this page's")
+    total: int = Field(description="every matching document, not only this page's (a lower bound when "
+                                   "`total_exact` is false)")
+    total_exact: bool = Field(description="false: more match than are counted (10,000 on SQLite, 2,000 on "
+                                          "PostgreSQL) and `total` is that number")
     results: list[Hit]
     next_offset: int | None = Field(description="`offset` of the next page; null on the last one")
 
@@ -149,8 +152,8 @@ def search(
                            created_from=created_from, created_to=created_to,
                            verification_status=verification_status, needs_review=needs_review)
     audit(svc, caller, "search", "results", hits=len(page.hits), total=page.total,
-          results=[h.result_code for h in page.hits])
-    return SearchAnswer(total=page.total, results=list(page.hits),
+          total_exact=page.total_exact, results=[h.result_code for h in page.hits])
+    return SearchAnswer(total=page.total, total_exact=page.total_exact, results=list(page.hits),
                         next_offset=page.next_offset)
 
 

@@ -457,7 +457,8 @@ def search(text: str, limit: int = 20, offset: int = 0,
         snippet = html.unescape(h.snippet.replace("<mark>", "«").replace("</mark>", "»"))
         sys.stdout.write(f"{h.result_code}\t{h.doc_type}\t{h.score:.4g}\t{snippet}\n")
     more = f"; next page: --offset {page.next_offset}" if page.next_offset is not None else ""
-    err.print(f"{offset + 1}–{offset + len(page.hits)} of {page.total}{more}", highlight=False)
+    of = page.total if page.total_exact else f"more than {page.total}"
+    err.print(f"{offset + 1}–{offset + len(page.hits)} of {of}{more}", highlight=False)
 
 
 

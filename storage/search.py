@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import islice
+from itertools import islice, takewhile
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,10 +45,6 @@ _TOKEN = re.compile(r"[^\W_]+")
 # Typographic quotes (phones, word processors) delimit phrases as well as the ASCII one.
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
 _PART = re.compile(r'"([^"]*)"?|([^\s"]+)')
-# Snippet highlight markers asked of the database: control characters cannot be confused with
-# document text, unlike "<mark>" which a scanned page might print.
-_OPEN, _CLOSE = "\x02", "\x03"
-_MARKERS = re.compile(f"([{_OPEN}{_CLOSE}])")
 _WHITESPACE = re.compile(r"\s+")
 
 Clause = tuple[str, ...]  # one token: a word; several: a phrase, its tokens adjacent and in order
@@ -80,15 +76,16 @@ class Hit(BaseModel):
     score: float = Field(description="relevance, higher first; comparable within one search only "
                                      "(bm25 on SQLite, ts_rank_cd on PostgreSQL)")
     snippet: str = Field(description="HTML: the document's own text (diacritics as printed) around the matches, "
-                                     "escaped, with the matches in <mark></mark>; the folded text when the two "
-                                     "cannot be aligned (docs/search.md)")
+                                     "escaped, with the matches in <mark></mark>; the folded text when the printed "
+                                     "text does not hold them (docs/search.md)")
 
 
 @dataclass(frozen=True)
 class SearchPage:
-    total: int  # every matching document, not only this page's
+    total: int  # every matching document, not only this page's; a lower bound when not total_exact
     hits: list[Hit]
     next_offset: int | None  # None on the last page
+    total_exact: bool = True  # False: more than the backend's count_cap match, and `total` is count_cap
 
     # A page reads as the sequence of its hits, as the list this search used to return did.
     def __iter__(self) -> Iterator[Hit]:
@@ -131,105 +128,134 @@ def tsquery(clauses: Sequence[Clause]) -> str:
 # --------------------------------------------------------------------------- the backends
 @dataclass(frozen=True)
 class Ranked:
-    doc_id: str
+    key: int | str  # how the backend names a match: FTS5 rowid (SQLite), document id (PostgreSQL)
     score: float
-    key: int | str  # where the backend finds the hit again for its snippet (FTS5 rowid, document id)
 
 
 class Backend(Protocol):
-    def page(self, conn: Connection, clauses: Sequence[Clause], where: list[ColumnElement[bool]],
-             limit: int, offset: int) -> tuple[list[Ranked], int | None]:
-        """One page of hits, best first (ties in an order fixed for the database), and the
-        number of all hits; None for that when the page is empty (nothing to count it on)."""
+    # Matches are ranked in bands of this many, newest first (see search()): the work of a page is
+    # bounded by the bands it touches, however many documents match.
+    band_size: int
+    # `total` is counted exactly up to this many matches; above, it is this number and
+    # `total_exact` is false. Counting stops there: the work stays bounded.
+    count_cap: int
 
-    def count(self, conn: Connection, clauses: Sequence[Clause], where: list[ColumnElement[bool]]) -> int: ...
+    def band(self, conn: Connection, clauses: Sequence[Clause], where: list[ColumnElement[bool]],
+             skip: int, rows: int) -> tuple[list[Ranked], int | None]:
+        """Matches number skip+1 … skip+rows in the backend's candidate order (newest first), each
+        with its score; and, when the backend counts them on the way, how many match, counted up to
+        count_cap + 1 (else None)."""
 
-    def snippets(self, conn: Connection, clauses: Sequence[Clause], hits: Sequence[Ranked]) -> dict[str, str]:
-        """Raw snippets by document id: text with _OPEN/_CLOSE around the matches."""
+    def count(self, conn: Connection, clauses: Sequence[Clause], where: list[ColumnElement[bool]]) -> int:
+        """How many match, counted up to count_cap + 1."""
+
+    def rows(self, conn: Connection, keys: Sequence[int | str], *columns: ColumnElement) -> dict[int | str, Row]:
+        """`columns` of the documents of these matches, by match key."""
 
 
 _DOCS = DocumentRow.__table__
 _FTS = table("documents_fts", column("rowid", Integer), column("body", Text))
 _IDS = table("documents_fts_ids", column("fts_rowid", Integer), column("doc_id", String))
 _FTS_NAME = literal_column("documents_fts")  # FTS5's auxiliary functions take the table itself
-# Counted alongside the page: the hits are all ranked before the page is cut anyway.
-_TOTAL = func.count().over().label("total")
 
 
 class SqliteBackend:
-    """FTS5: `documents_fts(body)` and `documents_fts_ids(fts_rowid, doc_id)`, filled by triggers."""
+    """FTS5: `documents_fts(body)` and `documents_fts_ids(fts_rowid, doc_id)`, filled by triggers.
+
+    The FTS5 rowid grows with every document indexed, and FTS5 walks a query's matches in rowid
+    order, backwards as cheaply as forwards, stopping at a LIMIT: "the newest N matches" costs N
+    steps however many documents match. bm25() is computed for those N only."""
+
+    # bm25() costs ~3 µs a match (it reads the match's positions from the index).
+    band_size = 2000
+    # Counting walks the index only (~0.1 µs a match): up to the API's largest offset, so that every
+    # page it serves can be counted to.
+    count_cap = 10_000
 
     @staticmethod
-    def _match(clauses: Sequence[Clause]) -> ColumnElement[bool]:
-        return text("documents_fts MATCH :fts_query").bindparams(fts_query=fts5_query(clauses))
+    def _matches(clauses: Sequence[Clause], where: list[ColumnElement[bool]], *columns: ColumnElement) -> Select:
+        match = text("documents_fts MATCH :fts_query").bindparams(fts_query=fts5_query(clauses))
+        # Newest first. The order also keeps FTS5 the outer loop when filtering: the planner then
+        # looks each match's document up by primary key, where without it, it may walk the
+        # documents of a type (ix_documents_doc_type) and run the full-text query once for each.
+        stmt = select(*columns).select_from(_FTS).where(match).order_by(_FTS.c.rowid.desc())
+        if where:
+            stmt = stmt.join(_IDS, _IDS.c.fts_rowid == _FTS.c.rowid).join(_DOCS, _DOCS.c.id == _IDS.c.doc_id).where(*where)
+        return stmt
 
-    def _hits(self, clauses: Sequence[Clause], where: list[ColumnElement[bool]]) -> Select:
-        hits = select(_FTS.c.rowid.label("fts_rowid"), func.bm25(_FTS_NAME).label("rank")).where(self._match(clauses))
-        if not where:
-            return hits
-        # Materialised so SQLite runs the full-text match first and then looks each hit up,
-        # instead of re-running the match for every row a filter's index yields.
-        found = hits.cte("hits").prefix_with("MATERIALIZED")
-        return (select(found.c.fts_rowid, found.c.rank)
-                .join_from(found, _IDS, _IDS.c.fts_rowid == found.c.fts_rowid)
-                .join(_DOCS, _DOCS.c.id == _IDS.c.doc_id).where(*where))
-
-    def page(self, conn: Connection, clauses: Sequence[Clause], where: list[ColumnElement[bool]],
-             limit: int, offset: int) -> tuple[list[Ranked], int | None]:
-        hits = self._hits(clauses, where).subquery()
-        # bm25: lower is better. Ties in FTS5 rowid order, the order documents were indexed in.
-        ranked = conn.execute(select(hits.c.fts_rowid, hits.c.rank, _TOTAL)
-                              .order_by(hits.c.rank, hits.c.fts_rowid).limit(limit).offset(offset)).all()
-        ids = dict(conn.execute(select(_IDS.c.fts_rowid, _IDS.c.doc_id)
-                                .where(_IDS.c.fts_rowid.in_([r.fts_rowid for r in ranked]))).all())
-        return ([Ranked(ids[r.fts_rowid], -r.rank, r.fts_rowid) for r in ranked if r.fts_rowid in ids],
-                ranked[0].total if ranked else None)
+    def band(self, conn: Connection, clauses: Sequence[Clause], where: list[ColumnElement[bool]],
+             skip: int, rows: int) -> tuple[list[Ranked], int | None]:
+        # bm25: lower is better.
+        stmt = self._matches(clauses, where, _FTS.c.rowid, func.bm25(_FTS_NAME)).limit(rows).offset(skip)
+        return [Ranked(rowid, -rank) for rowid, rank in conn.execute(stmt).all()], None
 
     def count(self, conn: Connection, clauses: Sequence[Clause], where: list[ColumnElement[bool]]) -> int:
-        return conn.execute(select(func.count()).select_from(self._hits(clauses, where).subquery())).scalar_one()
+        capped = self._matches(clauses, where, _FTS.c.rowid).limit(self.count_cap + 1).subquery()
+        return conn.execute(select(func.count()).select_from(capped)).scalar_one()
 
-    def snippets(self, conn: Connection, clauses: Sequence[Clause], hits: Sequence[Ranked]) -> dict[str, str]:
-        # Only the page's rows: snippet() re-reads and re-tokenises each document's text.
-        snippet = func.snippet(_FTS_NAME, 0, _OPEN, _CLOSE, "…", SNIPPET_TOKENS)
-        doc_of = {h.key: h.doc_id for h in hits}
-        stmt = select(_FTS.c.rowid, snippet).where(self._match(clauses), _FTS.c.rowid.in_(list(doc_of)))
-        return {doc_of[rowid]: text_ for rowid, text_ in conn.execute(stmt)}
+    def rows(self, conn: Connection, keys: Sequence[int | str], *columns: ColumnElement) -> dict[int | str, Row]:
+        stmt = (select(_IDS.c.fts_rowid.label("key"), *columns).join_from(_IDS, _DOCS, _DOCS.c.id == _IDS.c.doc_id)
+                .where(_IDS.c.fts_rowid.in_(keys)))
+        return {r.key: r for r in conn.execute(stmt)}
 
 
 _VECTOR = literal_column("documents.search_vector")
 _SIMPLE = literal_column("'simple'::regconfig")
-# Must equal the generated column's expression in migration 0005 so ts_headline sees the tokens
-# that were indexed (the column itself holds lexemes only, not text to show).
-_PG_INDEXED_TEXT = func.regexp_replace(func.left(_DOCS.c.search_text, MAX_INDEXED_CHARS), "[^[:alnum:]]+", " ", "g")
-_HEADLINE_OPTIONS = (f"StartSel={_OPEN}, StopSel={_CLOSE}, MaxWords={SNIPPET_TOKENS}, "
-                     f"MinWords={SNIPPET_TOKENS // 2}, ShortWord=0")
 
 
 class PostgresBackend:
-    """A generated tsvector column `documents.search_vector` ('simple' configuration) with a GIN index."""
+    """A generated tsvector column `documents.search_vector` ('simple' configuration) with a GIN index.
 
-    @staticmethod
-    def _query(clauses: Sequence[Clause]) -> ColumnElement:
-        return func.to_tsquery(_SIMPLE, tsquery(clauses))
+    One statement: the GIN index finds the matches, of which at most count_cap + 1 are taken (their
+    id and date: no tsvector is read unless a phrase needs its positions checked); they are counted,
+    the band is cut from them newest first, and only the band's tsvectors are read and ranked."""
 
-    def page(self, conn: Connection, clauses: Sequence[Clause], where: list[ColumnElement[bool]],
-             limit: int, offset: int) -> tuple[list[Ranked], int | None]:
-        query = self._query(clauses)
+    # ts_rank_cd() costs ~20 µs a match: it reads the document's tsvector back from TOAST.
+    band_size = 500
+    # Each match counted is a table row visited (1–10 µs, a page each when a filter is selective):
+    # 10,000 of them cost 10–100 ms at 100,000 documents. Pages stop after count_cap + 1 matches.
+    count_cap = 2000
+
+    def band(self, conn: Connection, clauses: Sequence[Clause], where: list[ColumnElement[bool]],
+             skip: int, rows: int) -> tuple[list[Ranked], int | None]:
+        query = func.to_tsquery(_SIMPLE, tsquery(clauses))
+        found = (select(_DOCS.c.id, _DOCS.c.created_at, _VECTOR.label("vector"))
+                 .where(_VECTOR.op("@@")(query), *where).limit(self.count_cap + 1)
+                 .cte("found").prefix_with("MATERIALIZED"))
+        total = select(func.count().label("total")).select_from(found).subquery()
+        band = (select(found).order_by(found.c.created_at.desc(), found.c.id.desc())
+                .limit(rows).offset(skip).subquery())
         # Normalisation 1: divide by 1 + log(length), so long documents do not win by size alone
         # (bm25 on SQLite normalises by length too).
-        score = func.ts_rank_cd(_VECTOR, query, 1).label("score")
-        ranked = conn.execute(select(_DOCS.c.id, score, _TOTAL).where(_VECTOR.op("@@")(query), *where)
-                              .order_by(score.desc(), _DOCS.c.id).limit(limit).offset(offset)).all()
-        return [Ranked(r.id, float(r.score), r.id) for r in ranked], ranked[0].total if ranked else None
+        score = func.ts_rank_cd(band.c.vector, query, 1)
+        stmt = (select(total.c.total, band.c.id, score.label("score"))
+                .select_from(total.outerjoin(band, literal_column("true")))
+                .order_by(band.c.created_at.desc(), band.c.id.desc()))
+        result = _through_gin(conn, stmt)
+        return [Ranked(r.id, float(r.score)) for r in result if r.id is not None], result[0].total
 
     def count(self, conn: Connection, clauses: Sequence[Clause], where: list[ColumnElement[bool]]) -> int:
-        stmt = select(func.count()).select_from(_DOCS).where(_VECTOR.op("@@")(self._query(clauses)), *where)
-        return conn.execute(stmt).scalar_one()
+        # Not called by search(), which has the count from band(); for completeness.
+        query = func.to_tsquery(_SIMPLE, tsquery(clauses))
+        capped = select(_DOCS.c.id).where(_VECTOR.op("@@")(query), *where).limit(self.count_cap + 1).subquery()
+        return _through_gin(conn, select(func.count()).select_from(capped))[0][0]
 
-    def snippets(self, conn: Connection, clauses: Sequence[Clause], hits: Sequence[Ranked]) -> dict[str, str]:
-        headline = func.ts_headline(_SIMPLE, _PG_INDEXED_TEXT, self._query(clauses), _HEADLINE_OPTIONS)
-        ids = [h.doc_id for h in hits]
-        return {doc_id: snippet for doc_id, snippet in conn.execute(select(_DOCS.c.id, headline).where(_DOCS.c.id.in_(ids)))}
+    def rows(self, conn: Connection, keys: Sequence[int | str], *columns: ColumnElement) -> dict[int | str, Row]:
+        return {r.key: r for r in conn.execute(select(_DOCS.c.id.label("key"), *columns).where(_DOCS.c.id.in_(keys)))}
+
+
+def _through_gin(conn: Connection, stmt: Select) -> list[Row]:
+    """Runs `stmt` with sequential scans off. With a LIMIT in sight the planner would rather read the
+    table in order until enough rows pass, not costing that `@@` on a table row must first read its
+    tsvector back from TOAST: for a phrase or a rare word, that is the whole table (0.4–0.5 s at
+    100,000 documents). set_config(…, true) lasts to the end of the transaction: the previous value
+    is put back after the statement."""
+    previous = conn.execute(text("SELECT current_setting('enable_seqscan'), "
+                                 "set_config('enable_seqscan', 'off', true)")).scalar_one()
+    try:
+        return conn.execute(stmt).all()
+    finally:
+        conn.execute(text("SELECT set_config('enable_seqscan', :previous, true)"), {"previous": previous})
 
 
 BACKENDS: dict[str, Backend] = {"sqlite": SqliteBackend(), "postgresql": PostgresBackend()}
@@ -244,26 +270,57 @@ def backend_for(dialect: str) -> Backend:
 
 # --------------------------------------------------------------------------- search
 def search(conn: Connection, query: str, filters: Filters = Filters(), limit: int = 20, offset: int = 0) -> SearchPage:
-    """One page of the documents matching every word and phrase of `query`, best first."""
+    """One page of the documents matching every word and phrase of `query`, best first.
+
+    The matches are ranked in bands, newest first: the newest `band_size` matches (2,000 on
+    SQLite, 500 on PostgreSQL) ordered by score, then the next `band_size`, and so on — one band
+    when fewer match, as for most names, numbers and phrases. A page costs the bands it touches,
+    not every match: a word found in most documents is as quick as a rare one. `total` is exact up
+    to the backend's `count_cap` (10,000 on SQLite, 2,000 on PostgreSQL); above, it is `count_cap`
+    and `total_exact` is false.
+    """
     limit, offset = min(max(limit, 1), MAX_LIMIT), max(offset, 0)
     clauses = parse(query)
     if not clauses:  # nothing searchable (only punctuation): nothing matches
         return SearchPage(total=0, hits=[], next_offset=None)
     backend = backend_for(conn.dialect.name)
     where = _conditions(filters)
-    ranked, total = backend.page(conn, clauses, where, limit, offset)
-    if total is None:  # an empty page: past the end, or no hits at all
-        total = backend.count(conn, clauses, where) if offset else 0
-    ids = [h.doc_id for h in ranked]
-    raw = backend.snippets(conn, clauses, ranked) if ranked else {}
-    rows = {r.id: r for r in conn.execute(
-        select(_DOCS.c.id, _DOCS.c.result_code, _DOCS.c.doc_type, _DOCS.c.branch, _DOCS.c.created_at,
-               _DOCS.c.verification_status, _DOCS.c.needs_review,
-               _DOCS.c.result["text"].as_string().label("text"), _DOCS.c.result["fields"].label("fields"))
-        .where(_DOCS.c.id.in_(ids)))}
-    hits = [_hit(rows[h.doc_id], h.score, raw.get(h.doc_id, "")) for h in ranked if h.doc_id in rows]
+    size = backend.band_size
+    first_band, last_band = offset // size, (offset + limit - 1) // size
+    skip, rows = first_band * size, (last_band - first_band + 1) * size
+    band, counted = backend.band(conn, clauses, where, skip, rows)
+    if counted is None and len(band) < rows and (band or not skip):
+        total, exact = skip + len(band), True  # the last band: it tells the total
+    else:
+        counted = backend.count(conn, clauses, where) if counted is None else counted
+        cap = backend.count_cap
+        total, exact = (counted, True) if counted <= cap else (max(cap, skip + len(band)), False)
+    # Within a band: score, then the candidate order (newer first) — fixed for the database.
+    order = sorted(range(len(band)), key=lambda i: (i // size, -band[i].score, i))
+    ranked = [band[i] for i in order[offset - skip:offset - skip + limit]]
+    hits = _hits(conn, backend, clauses, ranked)
     end = offset + len(ranked)
-    return SearchPage(total=total, hits=hits, next_offset=end if end < total else None)
+    more = end < total if exact else len(ranked) == limit
+    return SearchPage(total=total, hits=hits, next_offset=end if more else None, total_exact=exact)
+
+
+def _hits(conn: Connection, backend: Backend, clauses: Sequence[Clause], ranked: list[Ranked]) -> list[Hit]:
+    if not ranked:
+        return []
+    rows = backend.rows(conn, [r.key for r in ranked], _DOCS.c.id, _DOCS.c.result_code, _DOCS.c.doc_type,
+                        _DOCS.c.branch, _DOCS.c.created_at, _DOCS.c.verification_status, _DOCS.c.needs_review,
+                        _DOCS.c.result["text"].as_string().label("text"), _DOCS.c.result["fields"].label("fields"))
+    found = [(r, rows[r.key]) for r in ranked if r.key in rows]
+    snippets = {row.id: _snippet(clauses, *_shown(row.text or "", row.fields or {})) for _, row in found}
+    # Rarely (search_text edited by hand), the printed text lacks the words the index matched:
+    # only then is the stored search_text read.
+    unaligned = [row for _, row in found if snippets[row.id] is None]
+    if unaligned:
+        stored = dict(conn.execute(select(_DOCS.c.id, _DOCS.c.search_text)
+                                   .where(_DOCS.c.id.in_([row.id for row in unaligned]))).all())
+        for row in unaligned:
+            snippets[row.id] = snippet_html(clauses, row.text or "", row.fields or {}, stored.get(row.id) or "")
+    return [_hit(row, r.score, snippets[row.id] or "") for r, row in found]
 
 
 def _conditions(f: Filters) -> list[ColumnElement[bool]]:
@@ -292,17 +349,19 @@ def _utc(moment: datetime) -> datetime:
         return (datetime.min if moment.year == datetime.min.year else datetime.max).replace(tzinfo=UTC)
 
 
-def _hit(row: Row, score: float, raw_snippet: str) -> Hit:
+def _hit(row: Row, score: float, snippet: str) -> Hit:
     created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
     return Hit(result_code=row.result_code, doc_type=row.doc_type, branch=row.branch, created_at=created,
                verification_status=row.verification_status, needs_review=bool(row.needs_review),
-               score=score, snippet=snippet_html(raw_snippet, row.text or "", row.fields or {}))
+               score=score, snippet=snippet)
 
 
 # --------------------------------------------------------------------------- snippets
+# Made here, not by the database (FTS5 snippet(), ts_headline): from the text as printed, for the
+# page's hits only, the same on both databases, and without a second full-text query.
 @dataclass(frozen=True)
 class _Token:
-    start: int  # in the NFC original text
+    start: int  # in the shown text
     end: int
 
 
@@ -318,35 +377,26 @@ class _FoldTable(dict):
 _FOLD = _FoldTable()
 
 
-def snippet_html(raw: str, text_: str, fields: Mapping[str, object]) -> str:
-    """The database's snippet (of folded text) shown on the document's original text.
+def snippet_html(clauses: Sequence[Clause], text_: str, fields: Mapping[str, object], search_text: str = "") -> str:
+    """About SNIPPET_TOKENS words of a document around its matches for `clauses`, as HTML: the text
+    as printed (diacritics and case), escaped, the matched words in <mark></mark>, "…" where text
+    was left out.
 
-    The snippet's token sequence is looked up in the original folded as it was indexed; where
-    found, that stretch of the original is shown with the same tokens marked. Anything that does
-    not line up falls back to the folded snippet itself: never wrong text, only plainer.
+    The document's text and field values are folded and cut into tokens as the pipeline and the
+    index do (its `search_text`), so a word matches here exactly when it matched in the database.
+    Should the printed text not hold every word and phrase (search_text was changed by hand), the
+    snippet is of `search_text` itself: folded, never wrong, only plainer; should neither, the
+    printed text with what it holds marked.
     """
-    marked = _marked_tokens(raw)
+    shown = _shown(text_, fields)
+    return (_snippet(clauses, *shown) or _snippet(clauses, search_text, search_text, None)
+            or _snippet(clauses, *shown, require_all=False) or "")
+
+
+def _shown(text_: str, fields: Mapping[str, object]) -> tuple[str, str, list[int] | None]:
     # What the pipeline folded into search_text (sohoa.pipeline._document_row).
     original = nfc(" ".join([text_, *map(str, fields.values())]))
-    folded, origin = _fold_with_origin(original)
-    tokens = _TOKEN.findall(folded)
-    at = _find([t for t, _ in marked], tokens)
-    if at is None:
-        return _render_raw(raw)
-    matches = islice(_TOKEN.finditer(folded), at, at + len(marked))
-    window = [_Token(*_span(m.start(), m.end(), origin, original)) for m in matches]
-    return _render(original, window, [m for _, m in marked], at > 0, at + len(marked) < len(tokens))
-
-
-def _marked_tokens(raw: str) -> list[tuple[str, bool]]:
-    out: list[tuple[str, bool]] = []
-    inside = False
-    for piece in _MARKERS.split(raw):
-        if piece in (_OPEN, _CLOSE):
-            inside = piece == _OPEN
-        else:
-            out.extend((t, inside) for t in _TOKEN.findall(piece))
-    return out
+    return original, *_fold_with_origin(original)
 
 
 def _fold_with_origin(original: str) -> tuple[str, list[int] | None]:
@@ -360,15 +410,50 @@ def _fold_with_origin(original: str) -> tuple[str, list[int] | None]:
     return folded, origin
 
 
-def _find(needle: list[str], haystack: list[str]) -> int | None:
-    """Index of the first run of `needle` in `haystack`."""
-    if not needle:
+def _snippet(clauses: Sequence[Clause], shown: str, folded: str, origin: list[int] | None,
+             require_all: bool = True) -> str | None:
+    """The snippet of `shown`, whose folded form is `folded` (`origin` maps one to the other);
+    None when some clause does not occur in it and `require_all`."""
+    words = _TOKEN.findall(folded)
+    found = _occurrences(clauses, words)
+    if require_all and len({k for *_, k in found}) < len(clauses):
         return None
-    first, n = needle[0], len(needle)
-    for i in range(len(haystack) - n + 1):
-        if haystack[i] == first and haystack[i:i + n] == needle:
-            return i
-    return None
+    start = _window(found, len(words))
+    stop = min(start + SNIPPET_TOKENS, len(words))
+    marked = [False] * (stop - start)
+    for at, n, _ in found:
+        for i in range(max(at, start), min(at + n, stop)):
+            marked[i - start] = True
+    # Where the window's tokens are: only they are located (the text is 1–2 KB, the window 24 words).
+    window = [_Token(*_span(m.start(), m.end(), origin, shown)) for m in islice(_TOKEN.finditer(folded), start, stop)]
+    return _render(shown, window, marked, start > 0, stop < len(words))
+
+
+def _occurrences(clauses: Sequence[Clause], words: list[str]) -> list[tuple[int, int, int]]:
+    """(first token, tokens, clause) of every occurrence of a clause: its tokens adjacent, in order."""
+    firsts: dict[str, list[int]] = {c[0]: [] for c in clauses}
+    for i, w in enumerate(words):
+        if w in firsts:
+            firsts[w].append(i)
+    found = [(i, len(c), k) for k, c in enumerate(clauses) for i in firsts[c[0]]
+             if tuple(words[i:i + len(c)]) == c]
+    return sorted(found)
+
+
+def _window(found: list[tuple[int, int, int]], n_words: int) -> int:
+    """First token of the SNIPPET_TOKENS-token window showing the most distinct clauses, then the
+    most occurrences (the earliest such window), with its occurrences centred in it."""
+    best, best_start = (-1, -1), 0
+    for j, (first, _, _) in enumerate(found):
+        # `found` is sorted: the walk stops at the first occurrence starting past the window.
+        end = first + SNIPPET_TOKENS
+        inside = [f for f in takewhile(lambda f, end=end: f[0] < end, islice(found, j, None)) if f[0] + f[1] <= end]
+        inside = inside or [found[j]]  # a phrase longer than the window: its start
+        score = (len({k for *_, k in inside}), len(inside))
+        if score > best:
+            last = max(at + n for at, n, _ in inside)
+            best, best_start = score, first - max(0, SNIPPET_TOKENS - (last - first)) // 2
+    return max(0, min(best_start, n_words - SNIPPET_TOKENS))
 
 
 def _span(start: int, end: int, origin: list[int] | None, original: str) -> tuple[int, int]:
@@ -381,9 +466,12 @@ def _span(start: int, end: int, origin: list[int] | None, original: str) -> tupl
 
 
 def _render(original: str, window: list[_Token], marks: list[bool], before: bool, after: bool) -> str:
-    # Marked tokens separated by spaces only share one <mark>: a phrase reads the same whether the
-    # database marked it whole (FTS5) or word by word (ts_headline).
-    out = ["… "] if before else []
+    # Marked tokens separated by spaces only share one <mark>: a phrase reads as one. At either
+    # end of the text, what surrounds the first or last word is shown too ("(", "."); inside it,
+    # "…" stands for what was left out.
+    if not window:
+        return _spaces(original.strip())
+    out = ["… "] if before else [_spaces(original[:window[0].start].lstrip())]
     inside = False
     for j, tok in enumerate(window):
         if j:
@@ -397,14 +485,8 @@ def _render(original: str, window: list[_Token], marks: list[bool], before: bool
             inside = True
         out.append(html.escape(original[tok.start:tok.end]))
     out.append("</mark>" if inside else "")
-    if after:
-        out.append(" …")
+    out.append(" …" if after else _spaces(original[window[-1].end:].rstrip()))
     return "".join(out)
-
-
-def _render_raw(raw: str) -> str:
-    escaped = _spaces(raw)
-    return escaped.replace(_OPEN, "<mark>").replace(_CLOSE, "</mark>")
 
 
 def _spaces(s: str) -> str:

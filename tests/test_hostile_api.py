@@ -229,6 +229,38 @@ def test_uploads_beyond_the_concurrent_cap_are_503_with_retry_after(svc) -> None
         assert c.post("/v1/batches", files=[("files", ("g.pdf", GOOD, "application/pdf"))], headers=H).status_code == 202
 
 
+def test_an_answered_upload_gives_its_place_back_before_its_background_hand_over_ends(svc, monkeypatch) -> None:
+    import threading
+
+    from api import routes
+
+    handing_over, finish = threading.Event(), threading.Event()
+
+    def slow_hand_over(*_args: object) -> None:  # the broker hand-over, after the response
+        handing_over.set()
+        finish.wait(30)
+
+    monkeypatch.setattr(routes, "_hand_over", slow_hand_over)
+    settings = svc.settings.model_copy(update={"limits": LIMITS.model_copy(update={"max_concurrent_uploads": 1})})
+    with TestClient(create_app(settings, services=svc, embedded_worker=False)) as c:
+        body = multipart(good_part())
+        headers = [(b"content-type", MULTIPART["Content-Type"].encode()), (b"content-length", b"%d" % len(body))]
+        results: dict[str, tuple] = {}
+
+        async def back_to_back() -> None:
+            async def first() -> None:
+                results["first"] = await _asgi_async(c.app, headers, iter([body]))
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(first)
+                assert await anyio.to_thread.run_sync(handing_over.wait, 30)  # answered; hand-over running
+                results["next"] = await _asgi_async(c.app, headers, iter([body]))
+                finish.set()
+
+        c.portal.call(back_to_back)
+    assert results["first"][0] == results["next"][0] == 202
+
+
 @pytest.mark.parametrize("key", [None, b"sohoa_not-a-key"])
 def test_an_upload_without_a_valid_key_is_401_before_a_byte_is_read(client: TestClient, key: bytes | None) -> None:
     headers = [(b"content-type", MULTIPART["Content-Type"].encode()), (b"content-length", b"%d" % (10 * 2**20))]

@@ -220,6 +220,98 @@ def test_pages_cover_every_hit_once(svc) -> None:
     assert len(pipeline.search(svc, "ho so luu tru", limit=1000).hits) == 23  # under the cap of 100
 
 
+@pytest.fixture
+def small_bands(monkeypatch):
+    """Bands of 3 and an exact count up to 4, so a handful of documents shows what bands of
+    2,000 (500) and a count up to 10,000 (2,000) do at scale."""
+    for backend in index.BACKENDS.values():
+        monkeypatch.setattr(type(backend), "band_size", 3)
+        monkeypatch.setattr(type(backend), "count_cap", 4)
+
+
+# Stored oldest first; "Bùi Xuân Phái" k times in texts of the same length, so k orders the scores.
+BANDED = {"b0": 3, "b1": 3, "b2": 2, "b3": 1, "b4": 2, "b5": 3, "b6": 1}
+
+
+def _store_banded(svc) -> None:
+    filler = "hồ sơ lưu trữ tại bộ phận một cửa "
+    _store(svc, {name: Doc(("Bùi Xuân Phái " * k) + filler * (6 - k), created_at=datetime(2026, 6, 1 + i, tzinfo=UTC))
+                 for i, (name, k) in enumerate(BANDED.items())})
+
+
+def _walk(svc, query: str, limit: int) -> tuple[list[str], list[index.SearchPage]]:
+    seen, pages, offset = [], [], 0
+    while offset is not None:
+        page = pipeline.search(svc, query, limit=limit, offset=offset)
+        seen += [h.result_code for h in page]
+        pages.append(page)
+        offset = page.next_offset
+    return seen, pages
+
+
+def test_many_matches_are_ranked_in_bands_newest_first(svc, small_bands, monkeypatch) -> None:
+    for backend in index.BACKENDS.values():
+        monkeypatch.setattr(type(backend), "count_cap", 100)
+    _store_banded(svc)
+    seen, pages = _walk(svc, "bui xuan phai", limit=2)  # pages of 2 straddle the bands of 3
+    # Newest three (b6 b5 b4) by score, then the next three (b3 b2 b1) by score, then b0 —
+    # not the best scores of all first (b0, b1, b5).
+    assert seen == ["KQ-B5", "KQ-B4", "KQ-B6", "KQ-B1", "KQ-B2", "KQ-B3", "KQ-B0"]
+    assert all(p.total == 7 and p.total_exact for p in pages)
+    first = pipeline.search(svc, "bui xuan phai", limit=3).hits
+    assert first[0].score > first[1].score > first[2].score
+
+
+def test_total_is_exact_up_to_the_cap_then_a_lower_bound(svc, small_bands) -> None:
+    _store_banded(svc)
+    _store(svc, {"few": Doc("Giấy xác nhận Lò Văn Pá"), "few2": Doc("Lò Văn Pá, giấy mời")})
+    few = pipeline.search(svc, "lo van pa")
+    assert (few.total, few.total_exact, few.next_offset) == (2, True, None)
+
+    page = pipeline.search(svc, "bui xuan phai", limit=2)
+    assert (page.total, page.total_exact, page.next_offset) == (4, False, 2)  # "at least 4"
+    seen, pages = _walk(svc, "bui xuan phai", limit=2)
+    assert len(seen) == len(set(seen))
+    if svc.sessions.kw["bind"].dialect.name == "sqlite":
+        # Every match can still be paged to; the last page, having seen the end, knows the total.
+        assert len(seen) == 7 and (pages[-1].total, pages[-1].total_exact) == (7, True)
+    else:
+        # PostgreSQL pages through the count_cap + 1 matches it counted (docs/search.md).
+        assert len(seen) == 5 and all(not p.total_exact for p in pages)
+    assert all(p.total >= 4 for p in pages)
+
+
+def test_a_filter_is_applied_before_the_band_is_cut(svc, small_bands) -> None:
+    _store_banded(svc)
+    with svc.sessions() as s, s.begin():
+        s.execute(update(DocumentRow).where(DocumentRow.result_code.in_(["KQ-B0", "KQ-B1"]))
+                  .values(branch="HN01"))
+    # The two oldest matches only: the band is of filtered matches, not filtered after.
+    page = pipeline.search(svc, "bui xuan phai", branch="HN01")
+    assert {h.result_code for h in page} == {"KQ-B0", "KQ-B1"} and (page.total, page.total_exact) == (2, True)
+
+
+def test_the_count_stops_past_the_cap(svc, monkeypatch) -> None:
+    engine = svc.sessions.kw["bind"]
+    backend = index.backend_for(engine.dialect.name)
+    monkeypatch.setattr(type(backend), "count_cap", 4)
+    _store_banded(svc)
+    with engine.connect() as conn:
+        assert backend.count(conn, index.parse("bui xuan phai"), []) == 5  # count_cap + 1: "more than"
+        assert backend.count(conn, index.parse("bui xuan phai"), index._conditions(index.Filters(branch="none"))) == 0
+
+
+def test_postgres_search_leaves_the_planner_settings_as_it_found_them(svc) -> None:
+    engine = svc.sessions.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    _store_banded(svc)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = on")
+        assert index.search(conn, '"bui xuan phai"').total == 7
+        assert conn.exec_driver_sql("SHOW enable_seqscan").scalar_one() == "on"
+
+
 def test_snippet_shows_the_original_text_with_marks(corpus) -> None:
     [hit] = pipeline.search(corpus, '"nguyen thi hong nhung"').hits
     # The printed line or the name field, whichever the database chose: as printed, either way.
@@ -236,14 +328,47 @@ def test_snippet_of_a_long_document_is_a_window(svc) -> None:
     assert "<mark>Võ Thị Sáu</mark>" in hit.snippet and len(hit.snippet) < 400
 
 
-def test_snippet_falls_back_to_the_folded_text_when_it_cannot_align() -> None:
-    raw = "… ho ten \x02nguyen\x03 <x> …"
-    assert index.snippet_html(raw, "a different text", {}) == "… ho ten <mark>nguyen</mark> &lt;x&gt; …"
-    assert index.snippet_html("\x02da nang\x03", "Đà Nẵng", {}) == "<mark>Đà Nẵng</mark>"
+def test_snippet_is_made_from_the_printed_text() -> None:
+    clauses = index.parse("da nang")
+    assert index.snippet_html(clauses, "Đà Nẵng", {}) == "<mark>Đà Nẵng</mark>"
     decomposed = unicodedata.normalize("NFD", "Họ tên: Nguyễn Văn A")
-    assert index.snippet_html("ho \x02ten\x03 nguyen", decomposed, {}) == "Họ <mark>tên</mark>: Nguyễn …"
+    assert index.snippet_html(index.parse("ten"), decomposed, {}) == "Họ <mark>tên</mark>: Nguyễn Văn A"
     stray = "Ghi chú: A\u0300\u0300 Lê Văn Tám"  # a combining mark NFC cannot attach: folds to nothing
-    assert index.snippet_html("\x02le van\x03 tam", stray, {}) == "… <mark>Lê Văn</mark> Tám"
+    assert index.snippet_html(index.parse('"le van"'), stray, {}) == "Ghi chú: À\u0300 <mark>Lê Văn</mark> Tám"
+    # A field value is part of what was indexed, so it can be what the snippet shows.
+    assert index.snippet_html(index.parse("074187001234"), "Căn cước", {"id_number": "074187001234"}) == (
+        "Căn cước <mark>074187001234</mark>")
+
+
+def test_snippet_shows_the_window_with_the_most_query_words() -> None:
+    text_ = ("Hà Nội " + "văn bản " * 30 + "Hà Nội, ngày 5 tháng 6, Sở Tư pháp " + "văn bản " * 30 + "Sở Tư pháp")
+    snippet = index.snippet_html(index.parse('"ha noi" "so tu phap"'), text_, {})
+    # Not the first "Hà Nội" nor the last "Sở Tư pháp": the stretch holding both, centred.
+    assert "<mark>Hà Nội</mark>, ngày 5 tháng 6, <mark>Sở Tư pháp</mark>" in snippet, snippet
+    assert snippet.startswith("… ") and snippet.endswith(" …")
+    assert len(index._TOKEN.findall(re.sub("<[^>]+>", "", snippet))) == index.SNIPPET_TOKENS
+    # A phrase longer than the window: its first words, marked.
+    long_phrase = " ".join(f"từ{i}" for i in range(30))
+    snippet = index.snippet_html(index.parse(f'"{long_phrase}"'), "Đầu. " + long_phrase + ". Cuối", {})
+    assert snippet == "… <mark>" + " ".join(f"từ{i}" for i in range(index.SNIPPET_TOKENS)) + "</mark> …", snippet
+    # A word of a phrase alone is not a match: only the whole phrase is marked.
+    assert index.snippet_html(index.parse('"tu phap"'), "Tư vấn. Bộ Tư pháp", {}) == "Tư vấn. Bộ <mark>Tư pháp</mark>"
+
+
+def test_snippet_falls_back_to_the_folded_text_when_the_printed_one_lacks_the_words() -> None:
+    clauses = index.parse("nguyen")
+    assert index.snippet_html(clauses, "a different text", {}, "ho ten nguyen <x>") == "ho ten <mark>nguyen</mark> &lt;x&gt;"
+    # Neither holds them (the index tokenised differently): the start of the printed text, unmarked.
+    assert index.snippet_html(clauses, "Hồ sơ lưu trữ", {}, "ho so luu tru") == "Hồ sơ lưu trữ"
+
+
+def test_a_hand_edited_search_text_shows_its_folded_snippet(svc) -> None:
+    _store(svc, {"edited": Doc("Hồ sơ của bà Hà Thị Cúc")})
+    with svc.sessions() as s, s.begin():
+        s.execute(update(DocumentRow).where(DocumentRow.result_code == "KQ-EDITED")
+                  .values(search_text="ho so cua ba la thi mai"))
+    [hit] = pipeline.search(svc, "la thi mai").hits
+    assert hit.snippet == "ho so cua ba <mark>la thi mai</mark>"
 
 
 def test_hit_carries_the_document_facts(corpus) -> None:
@@ -337,6 +462,7 @@ def test_api_search_answers_a_page(client) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["total"] == 3 and len(body["results"]) == 2 and body["next_offset"] == 2
+    assert body["total_exact"] is True
     first = body["results"][0]
     assert set(first) == {"result_code", "doc_type", "branch", "created_at", "verification_status", "needs_review",
                           "score", "snippet"}
@@ -399,3 +525,11 @@ def test_cli_prints_code_type_score_and_snippet(corpus, settings, monkeypatch) -
     code, doc_type, score, snippet = result.stdout.strip().split("\t")
     assert (code, doc_type) == ("KQ-DUC", "birth_certificate") and float(score) > 0
     assert "«trần văn đức»" in snippet.lower() and "<mark>" not in snippet
+
+
+def test_api_says_when_the_total_is_a_lower_bound(client, corpus, small_bands) -> None:
+    _store_banded(corpus)  # 7 documents with "Bùi Xuân Phái"
+    body = client.get("/v1/search", params={"q": "bui xuan phai", "limit": 2}, headers=H).json()
+    assert body["total_exact"] is False and body["total"] == 4, body  # more than the (test's) count cap of 4
+    exact = client.get("/v1/search", params={"q": "Nguyễn Thị Hồng"}, headers=H).json()
+    assert exact["total_exact"] is True and exact["total"] == 3
