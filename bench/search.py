@@ -30,7 +30,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +69,8 @@ def searches(people: list[Person], count: int, seed: int) -> list[Search]:
             query = fold(query)  # as typed on a keyboard without a Vietnamese layout
         filters = index.Filters()
         if (i // 3) % 3 == 1:  # a third of each kind filtered
-            day = START + timedelta(days=rng.randint(0, DAYS - 90))
+            # A Vietnam midnight, as the API and the CLI make (storage/search.py serves those from the index).
+            day = (START + timedelta(days=rng.randint(0, DAYS - 90))).replace(tzinfo=timezone(timedelta(hours=7)))
             filters = rng.choice([
                 index.Filters(doc_type=rng.choice(KINDS)[0]),
                 index.Filters(branch=rng.choice(BRANCHES)),

@@ -5,7 +5,9 @@ marks, đ→d, lower case), and the query is folded the same way, so "Đà Nẵn
 same search. On SQLite an FTS5 table (`documents_fts`) is kept in sync by triggers; on PostgreSQL a
 generated `tsvector` column with a GIN index. Both are made by migration 0005 and both split text
 into tokens at every character that is not a letter or a digit, so a query means the same thing on
-either database. See docs/search.md.
+either database. Migration 0008 puts the filters in the index on SQLite (a `facets` column of
+tokens, part of the MATCH) and, on PostgreSQL, the pairs of adjacent words (`search_bigrams`) that
+a phrase must hold, and B-tree indexes on the filtered columns. See docs/search.md.
 
 User text never reaches SQL or a MATCH/tsquery parser as written: it is cut into letter-and-digit
 tokens here and the engine's query is assembled from those tokens alone, so operators such as
@@ -18,13 +20,29 @@ import html
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from itertools import islice, takewhile
+from datetime import UTC, date, datetime, timedelta
+from itertools import islice, pairwise, takewhile
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import (ColumnElement, Connection, Integer, Row, Select, String, Text, column,
-                        func, literal_column, select, table, text)
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Row,
+    Select,
+    String,
+    Text,
+    cast,
+    column,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
 
 from extraction.normalize import fold, fold_char, nfc
 
@@ -114,15 +132,76 @@ def parse(query: str) -> list[Clause]:
     return clauses
 
 
-def fts5_query(clauses: Sequence[Clause]) -> str:
+def fts5_query(clauses: Sequence[Clause], facets: Sequence[Sequence[str]] = ()) -> str:
     # Every clause double-quoted: FTS5 reads it as a phrase (a lone token is a one-word phrase),
-    # never as an operator; tokens hold only letters and digits, so no quote can be inside.
-    return " ".join('"' + " ".join(c) + '"' for c in clauses)
+    # never as an operator; tokens hold only letters and digits, so no quote can be inside. User
+    # words are confined to the `body` column; the `facets` column (migration 0008) holds the filter
+    # values: each group is tokens of which one must be there (a doc type; the days of a range).
+    words = ['body : "' + " ".join(c) + '"' for c in clauses]
+    groups = ["facets : (" + " OR ".join(f'"{t}"' for t in group) + ")" for group in facets]
+    return " AND ".join(words + groups)
 
 
 def tsquery(clauses: Sequence[Clause]) -> str:
     # Each lexeme single-quoted for to_tsquery; <-> is "followed by", the phrase operator.
     return " & ".join("(" + " <-> ".join(f"'{t}'" for t in c) + ")" for c in clauses)
+
+
+# A pair lexeme of `search_bigrams` holds at most this many bytes (migration 0008 leaves longer out).
+_MAX_PAIR_BYTES = 1998
+
+
+def bigram_tsquery(clauses: Sequence[Clause]) -> str | None:
+    """Every pair of adjacent tokens of the query's phrases, as lexemes of `search_bigrams`
+    (migration 0008), ANDed: a document matching the phrases holds them all. None without a phrase."""
+    pairs = sorted({f"{a}_{b}" for c in clauses for a, b in pairwise(c)
+                    if len(a.encode()) + len(b.encode()) <= _MAX_PAIR_BYTES})
+    return " & ".join(f"'{p}'" for p in pairs) or None
+
+
+# --------------------------------------------------------------------------- filters as facet tokens
+# The tokens of the `facets` column of documents_fts (SQLite; migration 0008 makes them in SQL the
+# same way): values hex-encoded, so that any value is one letters-and-digits token.
+def _hex(value: str) -> str:
+    return value.encode().hex()
+
+
+def facet_tokens(f: Filters) -> list[list[str]]:
+    """The facet groups of the filters other than the dates, one token each."""
+    groups = []
+    if f.doc_type is not None:
+        groups.append([f"t{_hex(f.doc_type)}"])
+    if f.branch is not None:
+        groups.append([f"b{_hex(f.branch)}"])
+    if f.verification_status is not None:
+        groups.append([f"s{_hex(f.verification_status)}"])
+    if f.needs_review is not None:
+        groups.append([f"r{int(f.needs_review)}"])
+    return groups
+
+
+def period_tokens(first: date, end: date) -> list[str]:
+    """The days first … end - 1 (Vietnam time) as the fewest whole years (y2026), months (m202603)
+    and days (d20260316)."""
+    tokens, d = [], first
+    while d < end:
+        next_month = date(d.year + d.month // 12, d.month % 12 + 1, 1) if d < date(9999, 12, 1) else date.max
+        if d.month == 1 and d.day == 1 and d.year < 9999 and date(d.year + 1, 1, 1) <= end:
+            tokens.append(f"y{d.year:04d}")
+            d = date(d.year + 1, 1, 1)
+        elif d.day == 1 and next_month <= end:
+            tokens.append(f"m{d.year:04d}{d.month:02d}")
+            d = next_month
+        else:
+            tokens.append(f"d{d.year:04d}{d.month:02d}{d.day:02d}")
+            if d == date.max:
+                break
+            d += timedelta(days=1)
+    return tokens
+
+
+_VN_OFFSET = timedelta(hours=7)  # Vietnam has kept UTC+7, without summer time, since 1975
+_NOTHING = ["d0"]  # a facet token no document has
 
 
 # --------------------------------------------------------------------------- the backends
@@ -140,13 +219,13 @@ class Backend(Protocol):
     # `total_exact` is false. Counting stops there: the work stays bounded.
     count_cap: int
 
-    def band(self, conn: Connection, clauses: Sequence[Clause], where: list[ColumnElement[bool]],
+    def band(self, conn: Connection, clauses: Sequence[Clause], filters: Filters,
              skip: int, rows: int) -> tuple[list[Ranked], int | None]:
         """Matches number skip+1 … skip+rows in the backend's candidate order (newest first), each
         with its score; and, when the backend counts them on the way, how many match, counted up to
         count_cap + 1 (else None)."""
 
-    def count(self, conn: Connection, clauses: Sequence[Clause], where: list[ColumnElement[bool]]) -> int:
+    def count(self, conn: Connection, clauses: Sequence[Clause], filters: Filters) -> int:
         """How many match, counted up to count_cap + 1."""
 
     def rows(self, conn: Connection, keys: Sequence[int | str], *columns: ColumnElement) -> dict[int | str, Row]:
@@ -154,17 +233,19 @@ class Backend(Protocol):
 
 
 _DOCS = DocumentRow.__table__
-_FTS = table("documents_fts", column("rowid", Integer), column("body", Text))
+_FTS = table("documents_fts", column("rowid", Integer), column("body", Text), column("facets", Text))
 _IDS = table("documents_fts_ids", column("fts_rowid", Integer), column("doc_id", String))
 _FTS_NAME = literal_column("documents_fts")  # FTS5's auxiliary functions take the table itself
 
 
 class SqliteBackend:
-    """FTS5: `documents_fts(body)` and `documents_fts_ids(fts_rowid, doc_id)`, filled by triggers.
+    """FTS5: `documents_fts(body, facets)` and `documents_fts_ids(fts_rowid, doc_id)`, filled by
+    triggers (migrations 0005, 0008).
 
     The FTS5 rowid grows with every document indexed, and FTS5 walks a query's matches in rowid
     order, backwards as cheaply as forwards, stopping at a LIMIT: "the newest N matches" costs N
-    steps however many documents match. bm25() is computed for those N only."""
+    steps however many documents match. bm25() is computed for those N only. Filters are tokens of
+    the `facets` column, part of the MATCH: FTS5 intersects them with the words in the index."""
 
     # bm25() costs ~3 µs a match (it reads the match's positions from the index).
     band_size = 2000
@@ -172,25 +253,56 @@ class SqliteBackend:
     # page it serves can be counted to.
     count_cap = 10_000
 
-    @staticmethod
-    def _matches(clauses: Sequence[Clause], where: list[ColumnElement[bool]], *columns: ColumnElement) -> Select:
-        match = text("documents_fts MATCH :fts_query").bindparams(fts_query=fts5_query(clauses))
-        # Newest first. The order also keeps FTS5 the outer loop when filtering: the planner then
-        # looks each match's document up by primary key, where without it, it may walk the
-        # documents of a type (ix_documents_doc_type) and run the full-text query once for each.
+    def _matches(self, conn: Connection, clauses: Sequence[Clause], filters: Filters, *columns: ColumnElement) -> Select:
+        facets, where = self._facets(conn, filters)
+        match = text("documents_fts MATCH :fts_query").bindparams(fts_query=fts5_query(clauses, facets))
+        # Newest first. The order also keeps FTS5 the outer loop when a filter is tested row by row:
+        # the planner then looks each match's document up by primary key, where without it, it may
+        # walk the documents of a type (ix_documents_doc_type) and run the full-text query for each.
         stmt = select(*columns).select_from(_FTS).where(match).order_by(_FTS.c.rowid.desc())
         if where:
             stmt = stmt.join(_IDS, _IDS.c.fts_rowid == _FTS.c.rowid).join(_DOCS, _DOCS.c.id == _IDS.c.doc_id).where(*where)
         return stmt
 
-    def band(self, conn: Connection, clauses: Sequence[Clause], where: list[ColumnElement[bool]],
+    @staticmethod
+    def _facets(conn: Connection, f: Filters) -> tuple[list[list[str]], list[ColumnElement[bool]]]:
+        """The filters as facet groups of the MATCH, and what is left to test on the document row: a
+        bound of the date range that is not a Vietnam midnight (the API and the CLI only make those)."""
+        groups = facet_tokens(f)
+        if f.created_from is None and f.created_to is None:
+            return groups, []
+        lo = _utc(f.created_from) if f.created_from is not None else None
+        hi = _utc(f.created_to) if f.created_to is not None else None
+        # An open end, or one beyond the first or last document stored, is the day of that document:
+        # a range is then the years, months and days the archive holds, not the calendar's.
+        first, last = conn.execute(select(select(func.min(_DOCS.c.created_at)).scalar_subquery(),
+                                          select(func.max(_DOCS.c.created_at)).scalar_subquery())).one()
+        if first is None:  # no document at all
+            return groups, []
+        first, last = (d if d.tzinfo else d.replace(tzinfo=UTC) for d in (first, last))
+        lo = None if lo is not None and lo <= first else lo
+        hi = None if hi is not None and hi > last else hi
+        try:
+            days = [(bound + _VN_OFFSET).replace(tzinfo=None) for bound in (lo, hi) if bound is not None]
+            if any(d.time() != datetime.min.time() for d in days):
+                return groups, _date_conditions(f)
+            start = (lo + _VN_OFFSET).date() if lo is not None else (first + _VN_OFFSET).date()
+            end = (hi + _VN_OFFSET).date() if hi is not None else (last + _VN_OFFSET).date() + timedelta(days=1)
+        except OverflowError:  # within hours of the calendar's ends
+            return groups, _date_conditions(f)
+        if lo is None and hi is None:
+            return groups, []
+        return [*groups, period_tokens(start, end) or _NOTHING], []
+
+    def band(self, conn: Connection, clauses: Sequence[Clause], filters: Filters,
              skip: int, rows: int) -> tuple[list[Ranked], int | None]:
-        # bm25: lower is better.
-        stmt = self._matches(clauses, where, _FTS.c.rowid, func.bm25(_FTS_NAME)).limit(rows).offset(skip)
+        # bm25: lower is better. The facets column weighs 0: only the user's words score.
+        stmt = (self._matches(conn, clauses, filters, _FTS.c.rowid, func.bm25(_FTS_NAME, 1.0, 0.0))
+                .limit(rows).offset(skip))
         return [Ranked(rowid, -rank) for rowid, rank in conn.execute(stmt).all()], None
 
-    def count(self, conn: Connection, clauses: Sequence[Clause], where: list[ColumnElement[bool]]) -> int:
-        capped = self._matches(clauses, where, _FTS.c.rowid).limit(self.count_cap + 1).subquery()
+    def count(self, conn: Connection, clauses: Sequence[Clause], filters: Filters) -> int:
+        capped = self._matches(conn, clauses, filters, _FTS.c.rowid).limit(self.count_cap + 1).subquery()
         return conn.execute(select(func.count()).select_from(capped)).scalar_one()
 
     def rows(self, conn: Connection, keys: Sequence[int | str], *columns: ColumnElement) -> dict[int | str, Row]:
@@ -200,11 +312,14 @@ class SqliteBackend:
 
 
 _VECTOR = literal_column("documents.search_vector")
+_BIGRAMS = literal_column("documents.search_bigrams")
 _SIMPLE = literal_column("'simple'::regconfig")
 
 
 class PostgresBackend:
-    """A generated tsvector column `documents.search_vector` ('simple' configuration) with a GIN index.
+    """A generated tsvector column `documents.search_vector` ('simple' configuration) with a GIN index
+    (migration 0005); for phrases, `documents.search_bigrams`, the pairs of adjacent words, with a
+    GIN index too, and B-tree indexes on the filtered columns (migration 0008).
 
     One statement: the GIN index finds the matches, of which at most count_cap + 1 are taken (their
     id and date: no tsvector is read unless a phrase needs its positions checked); they are counted,
@@ -216,11 +331,22 @@ class PostgresBackend:
     # 10,000 of them cost 10–100 ms at 100,000 documents. Pages stop after count_cap + 1 matches.
     count_cap = 2000
 
-    def band(self, conn: Connection, clauses: Sequence[Clause], where: list[ColumnElement[bool]],
+    @staticmethod
+    def _where(clauses: Sequence[Clause], filters: Filters, query: ColumnElement) -> list[ColumnElement[bool]]:
+        where = [_VECTOR.op("@@")(query), *_conditions(filters)]
+        # A phrase's positions are checked on the document's tsvector, read back from TOAST: its
+        # pairs first narrow the candidates to the documents that hold every pair, in the index.
+        # lower() as to_tsvector's 'simple' dictionary lowers the stored lexemes.
+        pairs = bigram_tsquery(clauses)
+        if pairs is not None:
+            where.append(_BIGRAMS.op("@@")(cast(func.lower(literal(pairs, Text)), TSQUERY)))
+        return where
+
+    def band(self, conn: Connection, clauses: Sequence[Clause], filters: Filters,
              skip: int, rows: int) -> tuple[list[Ranked], int | None]:
         query = func.to_tsquery(_SIMPLE, tsquery(clauses))
         found = (select(_DOCS.c.id, _DOCS.c.created_at, _VECTOR.label("vector"))
-                 .where(_VECTOR.op("@@")(query), *where).limit(self.count_cap + 1)
+                 .where(*self._where(clauses, filters, query)).limit(self.count_cap + 1)
                  .cte("found").prefix_with("MATERIALIZED"))
         total = select(func.count().label("total")).select_from(found).subquery()
         band = (select(found).order_by(found.c.created_at.desc(), found.c.id.desc())
@@ -234,10 +360,10 @@ class PostgresBackend:
         result = _through_gin(conn, stmt)
         return [Ranked(r.id, float(r.score)) for r in result if r.id is not None], result[0].total
 
-    def count(self, conn: Connection, clauses: Sequence[Clause], where: list[ColumnElement[bool]]) -> int:
+    def count(self, conn: Connection, clauses: Sequence[Clause], filters: Filters) -> int:
         # Not called by search(), which has the count from band(); for completeness.
         query = func.to_tsquery(_SIMPLE, tsquery(clauses))
-        capped = select(_DOCS.c.id).where(_VECTOR.op("@@")(query), *where).limit(self.count_cap + 1).subquery()
+        capped = select(_DOCS.c.id).where(*self._where(clauses, filters, query)).limit(self.count_cap + 1).subquery()
         return _through_gin(conn, select(func.count()).select_from(capped))[0][0]
 
     def rows(self, conn: Connection, keys: Sequence[int | str], *columns: ColumnElement) -> dict[int | str, Row]:
@@ -284,15 +410,14 @@ def search(conn: Connection, query: str, filters: Filters = Filters(), limit: in
     if not clauses:  # nothing searchable (only punctuation): nothing matches
         return SearchPage(total=0, hits=[], next_offset=None)
     backend = backend_for(conn.dialect.name)
-    where = _conditions(filters)
     size = backend.band_size
     first_band, last_band = offset // size, (offset + limit - 1) // size
     skip, rows = first_band * size, (last_band - first_band + 1) * size
-    band, counted = backend.band(conn, clauses, where, skip, rows)
+    band, counted = backend.band(conn, clauses, filters, skip, rows)
     if counted is None and len(band) < rows and (band or not skip):
         total, exact = skip + len(band), True  # the last band: it tells the total
     else:
-        counted = backend.count(conn, clauses, where) if counted is None else counted
+        counted = backend.count(conn, clauses, filters) if counted is None else counted
         cap = backend.count_cap
         total, exact = (counted, True) if counted <= cap else (max(cap, skip + len(band)), False)
     # Within a band: score, then the candidate order (newer first) — fixed for the database.
@@ -333,6 +458,11 @@ def _conditions(f: Filters) -> list[ColumnElement[bool]]:
         where.append(_DOCS.c.verification_status == f.verification_status)
     if f.needs_review is not None:
         where.append(_DOCS.c.needs_review == f.needs_review)
+    return where + _date_conditions(f)
+
+
+def _date_conditions(f: Filters) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
     if f.created_from is not None:
         where.append(_DOCS.c.created_at >= _utc(f.created_from))
     if f.created_to is not None:
@@ -495,13 +625,16 @@ def _spaces(s: str) -> str:
 
 # --------------------------------------------------------------------------- schema
 _OUTSIDE_METADATA_COLUMNS = {("documents", "search_vector")}
-_OUTSIDE_METADATA_INDEXES = {"ix_documents_search_vector"}
+_OUTSIDE_METADATA_COLUMNS |= {("documents", "search_bigrams")}  # migration 0008
+_OUTSIDE_METADATA_INDEXES = {"ix_documents_search_vector", "ix_documents_search_bigrams", "ix_documents_created_at",
+                             "ix_documents_branch", "ix_documents_review"}
 
 
 def outside_metadata(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
-    """True for the schema objects of migration 0005 that SQLAlchemy's metadata cannot describe:
-    on SQLite the FTS5 table, its shadow tables (documents_fts_data, …) and documents_fts_ids; on
-    PostgreSQL the generated tsvector column and its GIN index. Schema comparisons skip them."""
+    """True for the schema objects of migrations 0005 and 0008 that SQLAlchemy's metadata does not
+    describe: on SQLite the FTS5 table, its shadow tables (documents_fts_data, …), documents_fts_ids
+    and the index on created_at; on PostgreSQL the generated tsvector columns, their GIN indexes and
+    the B-tree indexes for the filters. Schema comparisons skip them."""
     if name is None:
         return False
     if type_ == "table":

@@ -6,14 +6,15 @@ Documents are written as the pipeline writes them (`pipeline._document_row`), so
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, insert, inspect, select, update
+from sqlalchemy import delete, event, insert, inspect, select, text, update
 
 from api.main import create_app
 from sohoa import pipeline
@@ -115,7 +116,10 @@ def test_query_is_folded_and_cut_into_words_and_phrases() -> None:
 
 def test_engine_queries_hold_only_quoted_tokens() -> None:
     clauses = index.parse('x OR y NEAR( z) "a b" c*')
-    assert index.fts5_query(clauses) == '"x" "or" "y" "near" "z" "a b" "c"'
+    assert index.fts5_query(clauses) == ('body : "x" AND body : "or" AND body : "y" AND body : "near" AND body : "z" '
+                                         'AND body : "a b" AND body : "c"')
+    assert index.fts5_query(index.parse("a"), [["t6363"], ["m202601", "d20260201"]]) == \
+        'body : "a" AND facets : ("t6363") AND facets : ("m202601" OR "d20260201")'
     assert index.tsquery(clauses) == "('x') & ('or') & ('y') & ('near') & ('z') & ('a' <-> 'b') & ('c')"
 
 
@@ -297,8 +301,8 @@ def test_the_count_stops_past_the_cap(svc, monkeypatch) -> None:
     monkeypatch.setattr(type(backend), "count_cap", 4)
     _store_banded(svc)
     with engine.connect() as conn:
-        assert backend.count(conn, index.parse("bui xuan phai"), []) == 5  # count_cap + 1: "more than"
-        assert backend.count(conn, index.parse("bui xuan phai"), index._conditions(index.Filters(branch="none"))) == 0
+        assert backend.count(conn, index.parse("bui xuan phai"), index.Filters()) == 5  # count_cap + 1: "more than"
+        assert backend.count(conn, index.parse("bui xuan phai"), index.Filters(branch="none")) == 0
 
 
 def test_postgres_search_leaves_the_planner_settings_as_it_found_them(svc) -> None:
@@ -533,3 +537,206 @@ def test_api_says_when_the_total_is_a_lower_bound(client, corpus, small_bands) -
     assert body["total_exact"] is False and body["total"] == 4, body  # more than the (test's) count cap of 4
     exact = client.get("/v1/search", params={"q": "Nguyễn Thị Hồng"}, headers=H).json()
     assert exact["total_exact"] is True and exact["total"] == 3
+
+
+# --------------------------------------------------------------------------- filters in the index (migration 0008)
+# Stored at the edges of Vietnam days, months and years (UTC+7): 17:00 UTC is midnight in Vietnam.
+FACETED: dict[str, Doc] = {
+    "f_newyear": Doc("Hồ sơ lưu trữ một", "cccd", "DN01", datetime(2025, 12, 31, 17, 0, tzinfo=UTC), "match", False),
+    "f_oldyear": Doc("Hồ sơ lưu trữ hai", "cccd", "HN01", datetime(2025, 12, 31, 16, 59, 59, tzinfo=UTC), "mismatch", True),
+    "f_jan31": Doc("Hồ sơ lưu trữ ba", "birth_certificate", "DN01", datetime(2026, 1, 31, 16, 59, 59, tzinfo=UTC),
+                   "not_found", True),
+    "f_feb1": Doc("Hồ sơ lưu trữ bốn", "birth_certificate", None, datetime(2026, 1, 31, 17, 0, tzinfo=UTC), "match", True),
+    "f_feb28": Doc("Hồ sơ lưu trữ năm", "official_letter", "HN01", datetime(2026, 2, 28, 16, 0, tzinfo=UTC), "match", False),
+    "f_mar1": Doc("Hồ sơ lưu trữ sáu", "cccd", "", datetime(2026, 2, 28, 17, 30, tzinfo=UTC), "not_checked", False),
+    "f_mar15": Doc("Hồ sơ lưu trữ bảy", "official_letter", "DN01", datetime(2026, 3, 15, 20, 0, tzinfo=UTC),
+                   "mismatch", False),
+    "f_jun": Doc("Hồ sơ lưu trữ tám", "cccd", "Chi nhánh Đà Nẵng", datetime(2026, 6, 10, 1, 0, tzinfo=UTC), "match", True),
+    "f_2027": Doc("Hồ sơ lưu trữ chín", "residence_form", "DN01", datetime(2027, 1, 1, 0, 0, tzinfo=UTC), "match", False),
+}
+FILTER_VALUES = {
+    "doc_type": [None, "cccd", "birth_certificate", "cmnd"],
+    "branch": [None, "DN01", "HN01", "", "Chi nhánh Đà Nẵng"],
+    "verification_status": [None, "match", "mismatch"],
+    "needs_review": [None, True, False],
+}
+DAY_RANGES = [  # (created_from, created_to), days in Vietnam time, both included
+    (date(2026, 1, 1), None), (None, date(2025, 12, 31)), (date(2025, 12, 31), date(2025, 12, 31)),
+    (date(2026, 1, 31), date(2026, 2, 1)), (date(2026, 2, 1), date(2026, 2, 28)), (date(2026, 2, 1), date(2026, 3, 1)),
+    (date(2026, 1, 1), date(2026, 12, 31)), (date(2025, 1, 1), date(2026, 12, 31)), (date(2026, 3, 16), date(2026, 3, 16)),
+    (date(2026, 3, 15), date(2026, 3, 15)), (date(2026, 1, 15), date(2026, 6, 10)), (date(2026, 7, 1), None),
+    (None, date(2020, 1, 1)), (date(2030, 1, 1), None), (date(1, 1, 1), date(9999, 12, 31)), (date(2026, 3, 1), date(2026, 2, 1)),
+]
+
+
+def _vn_day(moment: datetime) -> date:
+    return (moment + timedelta(hours=7)).date()
+
+
+def _expected(docs: dict[str, Doc], **kw) -> set[str]:
+    """The plain Python filter over the stored rows, as the row-by-row SQL test was."""
+    def keep(d: Doc) -> bool:
+        return ((kw.get("doc_type") is None or d.doc_type == kw["doc_type"])
+                and (kw.get("branch") is None or d.branch == kw["branch"])
+                and (kw.get("verification_status") is None or d.status == kw["verification_status"])
+                and (kw.get("needs_review") is None or d.needs_review == kw["needs_review"])
+                and (kw.get("created_from") is None or _vn_day(d.created_at) >= kw["created_from"])
+                and (kw.get("created_to") is None or _vn_day(d.created_at) <= kw["created_to"]))
+    return {n for n, d in docs.items() if keep(d)}
+
+
+def test_every_filter_and_combination_gives_what_a_row_by_row_filter_gives(svc) -> None:
+    _store(svc, FACETED | {"other": Doc("Giấy xác nhận")})
+    names = list(FILTER_VALUES)
+    for values in itertools.product(*FILTER_VALUES.values()):
+        kw = {k: v for k, v in zip(names, values, strict=True) if v is not None}
+        assert codes(svc, "ho so luu tru", **kw) == K(*_expected(FACETED, **kw)), kw
+    for start, end in DAY_RANGES:
+        for extra in [{}, {"doc_type": "cccd"}, {"branch": "DN01", "needs_review": False}]:
+            kw = {"created_from": start, "created_to": end, **extra}
+            assert codes(svc, "ho so luu tru", **kw) == K(*_expected(FACETED, **kw)), kw
+    assert codes(svc, '"luu tru bon"', branch="") == set()  # no branch is not the empty branch
+    assert codes(svc, '"luu tru sau"', branch="") == K("f_mar1")
+    assert codes(svc, "luu", created_from=date(2026, 2, 1), created_to=date(2026, 2, 28)) == K("f_feb1", "f_feb28")
+
+
+def test_date_bounds_at_month_and_day_edges_in_vietnam_time(svc) -> None:
+    _store(svc, FACETED)
+    # 2025-12-31 17:00 UTC is 1 January 2026 in Vietnam; 16:59:59 is still 31 December.
+    assert codes(svc, "ho so", created_from=date(2026, 1, 1), created_to=date(2026, 1, 1)) == K("f_newyear")
+    assert codes(svc, "ho so", created_to=date(2025, 12, 31)) == K("f_oldyear")
+    assert codes(svc, "ho so", created_from=date(2026, 2, 1), created_to=date(2026, 2, 28)) == K("f_feb1", "f_feb28")
+    assert codes(svc, "ho so", created_from=date(2026, 3, 1), created_to=date(2026, 3, 31)) == K("f_mar1", "f_mar15")
+    assert codes(svc, "ho so", created_from=date(2027, 1, 1)) == K("f_2027")
+    assert codes(svc, "ho so", created_from=date(2027, 1, 2)) == set()
+    engine = svc.sessions.kw["bind"]
+    if engine.dialect.name == "sqlite":  # in the MATCH, as whole years, months and days: no row read
+        vn = timezone(timedelta(hours=7))
+        with engine.connect() as conn:
+            assert index.SqliteBackend._facets(conn, index.Filters(
+                created_from=datetime(2026, 1, 31, tzinfo=vn), created_to=datetime(2026, 3, 2, tzinfo=vn))) == \
+                ([["d20260131", "m202602", "d20260301"]], [])
+            assert index.SqliteBackend._facets(conn, index.Filters(created_from=datetime(2026, 1, 1, tzinfo=vn))) == \
+                ([["y2026", "d20270101"]], [])  # to the last day stored
+            groups, where = index.SqliteBackend._facets(conn, index.Filters(
+                branch="DN01", created_from=datetime(2026, 1, 1, 12, tzinfo=vn)))
+            assert groups == [["b" + b"DN01".hex()]] and len(where) == 1  # not a midnight: row by row
+
+
+@pytest.mark.parametrize("bounds", [
+    (datetime(2026, 1, 31, 16, 59, 59, tzinfo=UTC), None),  # not Vietnam midnights: tested row by row
+    (None, datetime(2026, 1, 31, 17, 0, 0, 1, tzinfo=UTC)),
+    (datetime(2026, 2, 1, 0, 0, tzinfo=UTC), datetime(2026, 3, 15, 20, 0, tzinfo=UTC)),
+    (datetime(2026, 2, 28, 17, 0), datetime(2026, 3, 15, 20, 0, 1)),  # naive: UTC
+    (datetime(2026, 1, 31, 17, 0, tzinfo=UTC), datetime(2026, 2, 28, 17, 0, tzinfo=UTC)),  # midnights: facets
+])
+def test_bounds_that_are_not_vietnam_midnights_are_exact(svc, bounds) -> None:
+    _store(svc, FACETED)
+    lo, hi = (b if b is None or b.tzinfo else b.replace(tzinfo=UTC) for b in bounds)
+    expected = {n for n, d in FACETED.items() if (lo is None or d.created_at >= lo) and (hi is None or d.created_at < hi)}
+    with svc.sessions() as s:
+        page = index.search(s.connection(), "ho so luu tru", index.Filters(created_from=bounds[0], created_to=bounds[1]),
+                            limit=100)
+    assert {h.result_code for h in page} == K(*expected)
+
+
+def test_a_reviewed_document_is_found_under_its_new_values_only(svc) -> None:
+    _store(svc, FACETED)
+    kw_old = {"verification_status": "not_found", "needs_review": True}
+    assert codes(svc, "ho so", **kw_old) == K("f_jan31")
+    # A review, through the ORM as the review route writes: status, flag and search_text together.
+    with svc.sessions() as s, s.begin():
+        row = s.scalars(select(DocumentRow).where(DocumentRow.result_code == "KQ-F_JAN31")).one()
+        row.verification_status, row.needs_review = "match", False
+        row.search_text = row.search_text + " da sua"
+    assert codes(svc, "ho so", **kw_old) == set()
+    assert codes(svc, "ho so", verification_status="not_found") == set()
+    assert codes(svc, "ho so", verification_status="match", needs_review=False) == K("f_newyear", "f_feb28", "f_jan31",
+                                                                                      "f_2027")
+    assert codes(svc, "da sua", needs_review=False) == K("f_jan31")
+    # The flag alone (plain SQL), and then the other filtered columns.
+    with svc.sessions() as s, s.begin():
+        s.execute(update(DocumentRow).where(DocumentRow.result_code == "KQ-F_JAN31").values(needs_review=True))
+    assert codes(svc, "da sua", needs_review=False) == set() and codes(svc, "da sua", needs_review=True) == K("f_jan31")
+    with svc.sessions() as s, s.begin():
+        s.execute(update(DocumentRow).where(DocumentRow.result_code == "KQ-F_JAN31")
+                  .values(doc_type="cmnd", branch=None, created_at=datetime(2026, 8, 1, 17, 0, tzinfo=UTC)))
+    assert codes(svc, "da sua", doc_type="birth_certificate") == set() and codes(svc, "da sua", doc_type="cmnd") == K("f_jan31")
+    assert codes(svc, "da sua", branch="DN01") == set() and codes(svc, "da sua", branch="") == set()
+    assert codes(svc, "da sua", created_from=date(2026, 1, 31), created_to=date(2026, 1, 31)) == set()
+    assert codes(svc, "da sua", created_from=date(2026, 8, 2), created_to=date(2026, 8, 2)) == K("f_jan31")
+    assert codes(svc, "da sua") == K("f_jan31")  # still indexed, once
+    assert pipeline.search(svc, "ho so").total == len(FACETED)
+
+
+def test_filter_values_are_not_words_to_find(svc) -> None:
+    _store(svc, FACETED)
+    # The facet tokens (t…, b…, r1, m202601…) live in their own column: searching them finds nothing.
+    for token in ["r1", "r0", "y2026", "m202602", "d20260201", "t" + b"cccd".hex(), "b" + b"DN01".hex()]:
+        assert codes(svc, token) == set(), token
+
+
+def test_migration_0008_down_and_up_again(database_url, tmp_path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from storage.migrate import _config, upgrade
+
+    engine = create_engine(database_url or f"sqlite:///{tmp_path / 'down.db'}")
+    upgrade(engine)
+    before = _row("before", Doc("Biên bản của bà Lò Thị Xuyến", branch="HN01", status="mismatch"))
+    with engine.begin() as conn:
+        conn.execute(insert(DocumentRow).values({c.key: getattr(before, c.key) for c in DocumentRow.__table__.c}))
+    with engine.begin() as conn:
+        command.downgrade(_config(conn), "0007")
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":  # 0005's table: one column, still filled, triggers working
+            assert [c[1] for c in conn.exec_driver_sql("PRAGMA table_info(documents_fts)")] == ["body"]
+            triggers = set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars())
+            assert "documents_fts_facets" not in triggers and "documents_fts_update" in triggers
+        else:
+            assert "search_bigrams" not in {c["name"] for c in inspect(conn).get_columns("documents")}
+            assert "ix_documents_branch" not in {i["name"] for i in inspect(conn).get_indexes("documents")}
+    during = _row("during", Doc("Biên bản của ông Lò Văn Pá", branch="HN01"))
+    with engine.begin() as conn:
+        conn.execute(insert(DocumentRow).values({c.key: getattr(during, c.key) for c in DocumentRow.__table__.c}))
+        if engine.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("SELECT count(*) FROM documents_fts WHERE documents_fts MATCH 'lo'").scalar() == 2
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert {h.result_code for h in index.search(conn, "bien ban lo", index.Filters(branch="HN01"))} == \
+            {"KQ-BEFORE", "KQ-DURING"}
+        assert {h.result_code for h in index.search(conn, '"lo thi xuyen"', index.Filters(verification_status="mismatch"))} == \
+            {"KQ-BEFORE"}
+    engine.dispose()
+
+
+def test_postgres_phrases_also_require_their_word_pairs(svc) -> None:
+    engine = svc.sessions.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    _store(svc, CORPUS | RANKED)
+    with engine.connect() as conn:
+        pairs = conn.execute(text("SELECT search_bigrams FROM documents WHERE result_code = 'KQ-LETTER'")).scalar_one()
+        lexemes = set(re.findall(r"'([^']+)'", pairs))
+        assert {"125_ubnd", "ubnd_vp", "thi_tran", "dinh_cong"} <= lexemes and "nguyen_thi" not in lexemes
+        assert conn.execute(text("SELECT search_bigrams('Nguyen-Van  27/09/1970 A')::text")).scalar_one() == \
+            "'09_1970' '1970_a' '27_09' 'nguyen_van' 'van_27'"
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert codes(svc, '"nguyen thi hong"') == K("nhung", "duc")
+        assert codes(svc, '"Thị trấn Hồng Ngự"') == K("letter")
+        assert codes(svc, '"hong thi nguyen"') == set()
+        assert codes(svc, "nguyen thi hong") == K("nhung", "duc", "letter")  # words: no pairs needed
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    searches = [s for s in statements if "search_vector @@" in s]
+    assert len(searches) == 4 and sum("search_bigrams @@" in s for s in searches) == 3
+    assert index.bigram_tsquery(index.parse('"Nguyễn Thị Hồng" nhung "27/09/1970"')) == \
+        "'09_1970' & '27_09' & 'nguyen_thi' & 'thi_hong'"
+    assert index.bigram_tsquery(index.parse("nguyen thi")) is None
