@@ -46,10 +46,10 @@ from storage.objects import ObjectNotFound, original_key, result_key, sha256
 
 from . import __version__, chain, dossiers, metrics, registry
 from .models import (DocState, Extraction, FileKind, PageText, ProcessingError, ProvenanceRecord, ResultObject,
-                     Source)
+                     Source, Verification)
 from .provenance import VN_TZ, StepRecorder, as_vn, now_vn, sign
 from .services import Services
-from .verify import verify
+from .verify import raises_doubt, verify
 
 log = logging.getLogger("sohoa.pipeline")
 
@@ -464,8 +464,7 @@ def _finish_document(ctx: _Context, doc: _Extracted, ex: Extraction) -> _Finishe
             out["fields"] = sha256(json.dumps(ex.fields, sort_keys=True, ensure_ascii=False).encode())
 
     with steps.step("verify", parameters={"record_source": "registry"}) as out:
-        ver = verify(ex, lambda n: registry.lookup(svc.sessions, n), threshold=svc.calibration.threshold,
-                     near=lambda n: registry.lookup_near(svc.sessions, n))
+        ver = check_registry(svc, ex)
         out["verification"] = sha256(ver.model_dump_json().encode())
 
     result_code = make_result_code(document_id, ctx.branch, row.created_at)
@@ -473,7 +472,7 @@ def _finish_document(ctx: _Context, doc: _Extracted, ex: Extraction) -> _Finishe
         document_id=document_id,
         source=Source(file=row.name, sha256=row.sha256, pages=numbers, branch=ctx.branch),
         doc_type=ex.doc_type, fields=ex.fields, confidence=ex.confidence, checks=ex.checks + ver.checks,
-        missing=ex.missing, needs_review=ex.needs_review or any(not c.ok for c in ver.checks if c.rule != "agrees_with_registry"),
+        missing=ex.missing, needs_review=ex.needs_review or raises_doubt(ver),
         verification=ver, places=resolve_places(ex.fields), text=text, result_code=result_code,
         provenance=f"sohoa://{result_key(result_code, 'provenance.json')}",
     )
@@ -481,6 +480,12 @@ def _finish_document(ctx: _Context, doc: _Extracted, ex: Extraction) -> _Finishe
     events = chain.from_steps(result_code, steps.steps, svc.signing_key)
     chain.put(svc, events)
     return _Finished(result, _document_row(result), events)
+
+
+def check_registry(svc: Services, ex: Extraction) -> Verification:
+    """The extracted (or corrected) fields against the population registry."""
+    return verify(ex, lambda n: registry.lookup(svc.sessions, n), threshold=svc.calibration.threshold,
+                  near=lambda n: registry.lookup_near(svc.sessions, n))
 
 
 def _store_objects(ctx: _Context, result: ResultObject, pages: list[PageResult], steps: StepRecorder) -> None:

@@ -20,10 +20,11 @@ from storage import changes
 from storage.db import DocumentRow, EventRow
 from storage.objects import result_key, sha256
 
-from . import __version__, chain, registry
+from . import __version__, chain
 from .models import Check, Extraction, ResultObject
+from .pipeline import _document_row, check_registry  # a result's row and registry check, made one way
 from .services import Services
-from .verify import verify
+from .verify import raises_doubt
 
 
 class ReviewError(ValueError):
@@ -106,28 +107,24 @@ def _corrected(svc: Services, before: ResultObject, review: Review) -> tuple[Res
         else:
             fields[c.field], confidence[c.field] = new, 1.0  # a person read it off the paper
     corrected = {c["field"] for c in changed}
-    # Extraction's checks on a corrected field judged the value read, not the one typed.
-    checks = [k for k in before.checks if k.field not in corrected and k.rule != "agrees_with_registry"
-              and not k.rule.startswith("registry_")]
+    # Extraction's checks on a corrected field judged the value read, not the one typed; the
+    # registry's own checks are made again below.
+    checks = [k for k in before.checks if k.field not in corrected and k not in before.verification.checks]
     checks += [Check(field=f, rule="corrected_by_reviewer", ok=True) for f in sorted(corrected)]
     removed = [c["field"] for c in changed if c["new"] is None]
     missing = [m for m in before.missing if m not in fields] + [f for f in removed if f not in before.missing]
     ex = Extraction(doc_type=before.doc_type, fields=fields, confidence=confidence, checks=checks, missing=missing)
-    ver = verify(ex, lambda n: registry.lookup(svc.sessions, n), threshold=svc.calibration.threshold,
-                 near=lambda n: registry.lookup_near(svc.sessions, n))
+    ver = check_registry(svc, ex)
     still_doubtful = any(v < svc.calibration.threshold for v in confidence.values()) or \
         any(not k.ok for k in checks)
-    registry_disagrees = any(not k.ok for k in ver.checks if k.rule != "agrees_with_registry")
     after = before.model_copy(update={
         "fields": fields, "confidence": confidence, "checks": checks + ver.checks, "missing": missing,
-        "verification": ver, "needs_review": registry_disagrees or (still_doubtful and not review.done)})
+        "verification": ver, "needs_review": raises_doubt(ver) or (still_doubtful and not review.done)})
     return after, changed
 
 
 def _record(svc: Services, document_id: str, before: ResultObject, after: ResultObject, changed: list[dict],
             review: Review, reviewer: str, head: EventRow) -> None:
-    from .pipeline import _document_row  # the row as the pipeline makes it (search text, id hash)
-
     code = after.result_code
     assert code
     key = result_key(code, "result.json")

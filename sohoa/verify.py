@@ -96,3 +96,9 @@ def verify(extraction: Extraction, lookup: Callable[[str], dict | None], source:
                                 detail=f"similarity {score:.0f}/100 (address form may legitimately differ)"))
     return Verification(status="mismatch" if mismatched else "match", mismatched_fields=mismatched,
                         record_source=source, checks=checks)
+
+
+def raises_doubt(verification: Verification) -> bool:
+    """A failed check that sends the document to a person. A plain disagreement with the registry
+    does not: it is the `mismatch` status, which the desk acts on, not a reading to review."""
+    return any(not c.ok for c in verification.checks if c.rule != "agrees_with_registry")

@@ -211,3 +211,13 @@ def test_concurrent_reviews_of_one_result_are_both_recorded_in_one_valid_chain(w
     assert [e.type for e in events].count("review") == 3
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert chain.verify_subject(svc, world.code) == []
+
+
+def test_reviews_do_not_pile_up_the_registry_checks(world: World) -> None:
+    # Without an id number the registry check says so (present_for_verification); each review
+    # makes that check again and must replace, not repeat, the one before.
+    assert _review(world, {"corrections": [{"field": "id_number", "value": None}]}).status_code == 200
+    again = _review(world, {"corrections": [{"field": "sex", "value": "Nam"}]}).json()
+    pairs = [(c["field"], c["rule"]) for c in again["checks"]]
+    assert len(pairs) == len(set(pairs)), pairs
+    assert ("id_number", "present_for_verification") in pairs and again["verification"]["status"] == "not_checked"
