@@ -350,11 +350,15 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key's id (k-…)
     """Revoke an API key: from now on it gets 401."""
     from api.keys import revoke_key
 
-    row = revoke_key(_services().sessions, key_id)
+    _report_revoked(revoke_key(_services().sessions, key_id), "key", key_id, lambda row: f" ({row.role})")
+
+
+def _report_revoked(row, what: str, ident: str, extra=lambda _row: "") -> None:  # noqa: ANN001
+    """What `keys revoke` and `webhooks remove` print; an unknown id exits 1."""
     if row is None:
-        err.print(f"[red]no key {key_id}[/]")
+        err.print(f"[red]no {what} {ident}[/]")
         raise typer.Exit(1)
-    out.print(f"key {row.id} ({row.role}) revoked at {row.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
+    out.print(f"{what} {row.id}{extra(row)} revoked at {row.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
 
 
 @app.command("verify")
@@ -591,11 +595,7 @@ def webhooks_remove(
     """Revoke a subscription: nothing more is sent to it; its delivery log is kept."""
     from .webhooks import unsubscribe
 
-    row = unsubscribe(_services().sessions, webhook_id)
-    if row is None:
-        err.print(f"[red]no webhook {webhook_id}[/]")
-        raise typer.Exit(1)
-    out.print(f"webhook {row.id} revoked at {row.revoked_at:%Y-%m-%d %H:%M:%S} UTC")
+    _report_revoked(unsubscribe(_services().sessions, webhook_id), "webhook", webhook_id)
 
 
 @webhooks_app.command("deliveries")
