@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
@@ -37,6 +37,9 @@ def api_key_for(settings: Settings) -> str:
         path.write_text(secrets.token_urlsafe(32))
     return path.read_text().strip()
 
+
+# Where api/limits.py leaves the caller of an upload it identified before reading the body.
+AUTHENTICATED = "sohoa_caller"
 
 # Not a hex id like the stored keys' (k-<16 hex>), so it can never name one of them.
 LEGACY_KEY_ID = "k-legacy"
@@ -92,7 +95,9 @@ def require(*roles: str) -> Callable[..., Caller]:
         x_api_key: Annotated[str | None, Depends(_api_key_header)] = None,
         x_purpose: Annotated[str | None, Header(description="why the caller reads personal data (audited)")] = None,
     ) -> Caller:
-        caller = identify(request.app.state.api_key, svc, x_api_key, x_purpose)
+        known = getattr(request.state, AUTHENTICATED, None)  # an upload, identified before its body
+        caller = (replace(known, purpose=x_purpose) if known else
+                  identify(request.app.state.api_key, svc, x_api_key, x_purpose))
         if caller.role not in allowed:
             raise HTTPException(403, f"a {caller.role} key may not do this")
         return caller

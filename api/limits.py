@@ -29,7 +29,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from sohoa.config import Limits, get_settings
 
-from .deps import identify
+from .deps import AUTHENTICATED, identify
 from .problems import Problem, problem
 
 log = logging.getLogger("sohoa.api.limits")
@@ -161,7 +161,8 @@ class RequestLimits:
     def _authenticate(scope: Scope) -> None:
         app = scope["app"]
         secret = dict(scope["headers"]).get(b"x-api-key", b"").decode("latin-1")
-        identify(app.state.api_key, app.state.services, secret)
+        # Kept for the route's own key check (api/deps.py), which then looks nothing up again.
+        scope.setdefault("state", {})[AUTHENTICATED] = identify(app.state.api_key, app.state.services, secret)
 
     def _takes_form(self, scope: Scope) -> bool:
         if self._form_routes is None:
