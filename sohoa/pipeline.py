@@ -378,6 +378,23 @@ def finish_file(svc: Services, file_id: str) -> list[ResultObject]:
     return results
 
 
+def drop_stale_readings(svc: Services) -> int:
+    """Remove the page readings of files no longer being read (done or failed). `finish_file`
+    removes them itself right after its commit; this catches a worker that died in between.
+    Returns how many objects were removed."""
+    keys = svc.store.list("work/")
+    digests = {k.split("/")[1] for k in keys}
+    if not digests:
+        return 0
+    with svc.sessions() as s:
+        busy = set(s.scalars(select(FileRow.sha256).where(
+            FileRow.sha256.in_(digests), FileRow.state.in_([DocState.queued.value, DocState.processing.value]))))
+    stale = [k for k in keys if k.split("/")[1] not in busy]
+    for key in stale:
+        svc.store.delete(key)
+    return len(stale)
+
+
 def _pages_prefix(digest: str) -> str:
     return f"work/{digest}/pages/"
 

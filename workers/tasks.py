@@ -34,7 +34,7 @@ from sohoa import metrics
 from sohoa.config import Settings, get_settings
 from sohoa.logs import configure_celery_logging
 from sohoa.models import DocState
-from sohoa.pipeline import finish_file, pages_read, process_file, read_file_page
+from sohoa.pipeline import drop_stale_readings, finish_file, pages_read, process_file, read_file_page
 from sohoa.services import Services, build_services
 from storage.db import FileRow
 
@@ -251,6 +251,7 @@ def sweep(svc: Services) -> int:
         waiting = []
     for fid in abandoned:
         queue.release_abandoned(svc.sessions, fid)
+    drop_stale_readings(svc)
     again = [*waiting, *abandoned]
     queue.touch(svc.sessions, again)
     enqueue(svc, again)
