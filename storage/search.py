@@ -598,23 +598,25 @@ def _span(start: int, end: int, origin: list[int] | None, original: str) -> tupl
 def _render(original: str, window: list[_Token], marks: list[bool], before: bool, after: bool) -> str:
     # Marked tokens separated by spaces only share one <mark>: a phrase reads as one. At either
     # end of the text, what surrounds the first or last word is shown too ("(", "."); inside it,
-    # "…" stands for what was left out.
+    # "…" stands for what was left out. Text is escaped a stretch at a time, not a token at a time
+    # (the cost of a snippet): tokens hold no whitespace, so no run of it is cut in two.
     if not window:
         return _spaces(original.strip())
     out = ["… "] if before else [_spaces(original[:window[0].start].lstrip())]
-    inside = False
-    for j, tok in enumerate(window):
-        if j:
-            gap = original[window[j - 1].end:tok.start]
-            if inside and not (marks[j] and not gap.strip()):
-                out.append("</mark>")
-                inside = False
-            out.append(_spaces(gap))
-        if marks[j] and not inside:
-            out.append("<mark>")
-            inside = True
-        out.append(html.escape(original[tok.start:tok.end]))
-    out.append("</mark>" if inside else "")
+    shown_to = window[0].start
+    j = 0
+    while j < len(window):
+        if not marks[j]:
+            j += 1
+            continue
+        last = j
+        while (last + 1 < len(window) and marks[last + 1]
+               and not original[window[last].end:window[last + 1].start].strip()):
+            last += 1
+        out += [_spaces(original[shown_to:window[j].start]), "<mark>",
+                _spaces(original[window[j].start:window[last].end]), "</mark>"]
+        shown_to, j = window[last].end, last + 1
+    out.append(_spaces(original[shown_to:window[-1].end]))
     out.append(" …" if after else _spaces(original[window[-1].end:].rstrip()))
     return "".join(out)
 
