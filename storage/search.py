@@ -16,13 +16,14 @@ OR, NEAR(, *, quotes or dashes in the input are only ever words or separators.
 
 from __future__ import annotations
 
+import heapq
 import html
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice, pairwise, takewhile
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
@@ -205,8 +206,7 @@ _NOTHING = ["d0"]  # a facet token no document has
 
 
 # --------------------------------------------------------------------------- the backends
-@dataclass(frozen=True)
-class Ranked:
+class Ranked(NamedTuple):  # a tuple: a band makes thousands of them per search
     key: int | str  # how the backend names a match: FTS5 rowid (SQLite), document id (PostgreSQL)
     score: float
 
@@ -421,8 +421,8 @@ def search(conn: Connection, query: str, filters: Filters = Filters(), limit: in
         cap = backend.count_cap
         total, exact = (counted, True) if counted <= cap else (max(cap, skip + len(band)), False)
     # Within a band: score, then the candidate order (newer first) — fixed for the database.
-    order = sorted(range(len(band)), key=lambda i: (i // size, -band[i].score, i))
-    ranked = [band[i] for i in order[offset - skip:offset - skip + limit]]
+    order = heapq.nsmallest(offset - skip + limit, range(len(band)), key=lambda i: (i // size, -band[i].score, i))
+    ranked = [band[i] for i in order[offset - skip:]]
     hits = _hits(conn, backend, clauses, ranked)
     end = offset + len(ranked)
     more = end < total if exact else len(ranked) == limit
