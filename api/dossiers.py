@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
 
 from sohoa import dossiers
@@ -17,6 +17,7 @@ from sohoa.dossiers import Tracking
 
 from .deps import BatchReaderDep, ServicesDep, audit
 from .problems import Problem
+from .ratelimit import public_lookups
 
 router = APIRouter(prefix="/v1")
 
@@ -35,7 +36,8 @@ def _load(svc, code: str) -> dossiers.Dossier:  # noqa: ANN001 - Services
     return found
 
 
-@router.get("/track/{dossier_code}", response_model=Tracking, tags=["public"])
+@router.get("/track/{dossier_code}", response_model=Tracking, tags=["public"], dependencies=[Depends(public_lookups)],
+            responses={429: {"description": "too many lookups from this address (`rate_limited`, with Retry-After)"}})
 def track(dossier_code: CodePath, svc: ServicesDep) -> Tracking:
     """Where a dossier's digitisation stands, with its timeline. Public: no API key."""
     return dossiers.tracking(_load(svc, dossier_code))

@@ -365,6 +365,8 @@ def describe(limits: Limits) -> str:
         ("uploads received at once (per API process)", str(limits.max_concurrent_uploads),
          "503 `too_many_uploads` with Retry-After"),
         ("connections at once", str(limits.max_connections), "503 (`sohoa serve`; uvicorn's own plain-text answer)"),
+        ("public dossier lookups (`/v1/track`) per client address per minute (per API process)",
+         str(limits.public_lookups_per_minute), "429 `rate_limited` with Retry-After"),
     ]
     table = "\n".join(f"| {what} | {value} | {over} |" for what, value, over in rows)
     return (

@@ -25,6 +25,7 @@ from .deps import api_key_for
 from .limits import RequestLimits
 from .limits import describe as describe_limits
 from .problems import problem
+from .ratelimit import TokenBuckets
 from . import dossiers, results
 from .routes import router
 from .webhooks import router as webhooks_router
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                               + describe_limits(settings.limits))
     # Sizes, counts, malformed multipart and time, refused before a route reads the body (api/limits.py).
     app.add_middleware(RequestLimits, limits=settings.limits)
+    app.state.public_lookups = TokenBuckets(settings.limits.public_lookups_per_minute)
     app.include_router(router)
     app.include_router(results.router)
     app.include_router(dossiers.router)

@@ -102,6 +102,8 @@ class Limits(BaseModel):
     max_concurrent_uploads: int = Field(8, ge=1)
     # uvicorn's, set by `sohoa serve`: connections at once (503 beyond) and idle keep-alive.
     max_connections: int = Field(256, ge=1)
+    # Public dossier lookups (no key) per client address per minute, per API process (api/ratelimit.py).
+    public_lookups_per_minute: int = Field(30, ge=1)
     keep_alive_seconds: int = Field(5, ge=1)
 
 

@@ -189,6 +189,41 @@ def test_unknown_and_malformed_codes(client: TestClient) -> None:
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_dossier_code"
 
 
+def test_lookup_buckets_refill_over_a_minute_per_address_and_stay_bounded(monkeypatch) -> None:
+    from api import ratelimit
+
+    now = [0.0]
+    buckets = ratelimit.TokenBuckets(3, clock=lambda: now[0])
+    assert [buckets.take("a") for _ in range(3)] == [0, 0, 0]
+    assert buckets.take("a") == pytest.approx(20.0)  # 3 a minute: the next token in 20 s
+    assert buckets.take("b") == 0  # another address has its own bucket
+    now[0] = 19.0
+    assert buckets.take("a") == pytest.approx(1.0)  # a refused call takes nothing
+    now[0] = 20.0
+    assert buckets.take("a") == 0 and buckets.take("a") > 0
+    monkeypatch.setattr(ratelimit, "MAX_CLIENTS", 100)
+    for i in range(500):
+        buckets.take(f"scraper-{i}")
+    assert len(buckets._buckets) == 100
+
+
+def test_public_lookups_are_rate_limited_per_address_and_staff_are_not(settings, svc) -> None:
+    settings.limits.public_lookups_per_minute = 2
+    code = "000.00.15.H42-261120-0099"
+    app = create_app(settings, services=svc, embedded_worker=False)
+    with TestClient(app) as c:
+        assert [c.get(f"/v1/track/{code}").status_code for _ in range(2)] == [404, 404]
+        refused = c.get(f"/v1/track/{code}")
+        assert refused.status_code == 429 and refused.json()["code"] == "rate_limited"
+        assert 1 <= int(refused.headers["Retry-After"]) <= 30
+        assert c.get(f"/v1/dossiers/{code}", headers=H).status_code == 404  # a keyed view: not limited
+        assert c.get(f"/v1/dossiers/{code}", headers=H).status_code == 404
+        # Another address, the same app (its lifespan already run by `c`): a bucket of its own.
+        other = TestClient(app, client=("203.0.113.7", 40000))
+        assert other.get(f"/v1/track/{code}").status_code == 404
+        assert c.get(f"/v1/track/{code}").status_code == 429
+
+
 def test_the_staff_view_lists_batches_and_results_for_who_may_see_them(client: TestClient, svc) -> None:
     batch = _post(client, [("card.pdf", text_pdf(card_lines(9)))], dossier_code=CODE, branch="CN1").json()
     _process(svc, batch["batch_id"])
