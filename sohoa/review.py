@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 
 from extraction.kinds import field_kind
 from extraction.normalize import norm_date, norm_id, norm_money, norm_name, norm_sex
@@ -69,23 +68,52 @@ def normalise(name: str, value: str | int | None) -> Any:
 
 def apply(svc: Services, result_code: str, review: Review, reviewer: str) -> ResultObject:
     """Correct, re-verify and record. LookupError for an unknown result; ReviewError for a
-    correction that cannot be applied. Concurrent reviews of one result are serialised by the
-    chain's (subject, seq) key: the loser starts again from the winner's result."""
-    for _ in range(10):
-        with svc.sessions() as s:
+    correction that cannot be applied.
+
+    One transaction holds the result's document row from before it is read until the review is
+    committed, so concurrent reviews of one result run one after the other, each from the result
+    the previous one stored; the store's result.json is only ever written by the holder. The
+    result as it was is kept beside it (history/), named by the review event."""
+    key = result_key(result_code, "result.json")
+    replaced: bytes | None = None  # what result.json held, once it holds the new result
+    try:
+        with svc.sessions() as s, s.begin():
+            # An UPDATE that changes nothing takes the lock: the row's on PostgreSQL, the database's
+            # write lock on SQLite. result_code is in no trigger (search re-indexing is not wanted).
+            s.execute(update(DocumentRow).where(DocumentRow.result_code == result_code)
+                      .values(result_code=DocumentRow.result_code))
             row = s.scalar(select(DocumentRow).where(DocumentRow.result_code == result_code))
             head = s.scalar(select(EventRow).where(EventRow.subject == result_code)
                             .order_by(EventRow.seq.desc()).limit(1))
-        if row is None or head is None:
-            raise LookupError(result_code)
-        before = ResultObject.model_validate(row.result)
-        after, changed = _corrected(svc, before, review)
-        try:
-            _record(svc, row.id, before, after, changed, review, reviewer, head)
-        except IntegrityError:
-            continue
-        return after
-    raise RuntimeError(f"could not record the review of {result_code}: too much contention")
+            if row is None or head is None:
+                raise LookupError(result_code)
+            before = ResultObject.model_validate(row.result)
+            after, changed = _corrected(svc, before, review)
+            old_bytes = svc.store.get(key)  # as stored: what a failed commit must put back
+            new_bytes = after.model_dump_json(indent=2).encode()
+            seq = head.seq + 1
+            history = result_key(result_code, f"history/result-before-{seq}.json")
+            event = chain.sign_event(chain.new_event(
+                result_code, "review", seq, head.hash, reviewer, software={"sohoa": __version__},
+                parameters={"corrections": changed, "reason": review.reason, "done": review.done,
+                            "verification": after.verification.status},
+                inputs={key: sha256(old_bytes)}, outputs={key: sha256(new_bytes), history: sha256(old_bytes)}),
+                svc.signing_key)
+            # The objects first, so the committed chain never names bytes that are not stored.
+            svc.store.put(history, old_bytes, "application/json")
+            svc.store.put(key, new_bytes, "application/json")
+            replaced = old_bytes
+            fresh = _document_row(after)
+            for attr in ("result", "verification_status", "needs_review", "search_text", "id_number_hash"):
+                setattr(row, attr, getattr(fresh, attr))
+            s.add(chain.row(event))
+            changes.record(s, [result_code], changes.CORRECTED)
+    except BaseException:
+        if replaced is not None:  # not committed: the stored result goes back to the committed one
+            svc.store.put(key, replaced, "application/json")
+        raise
+    chain.put(svc, [event])
+    return after
 
 
 def _corrected(svc: Services, before: ResultObject, review: Review) -> tuple[ResultObject, list[dict]]:
@@ -121,34 +149,3 @@ def _corrected(svc: Services, before: ResultObject, review: Review) -> tuple[Res
         "fields": fields, "confidence": confidence, "checks": checks + ver.checks, "missing": missing,
         "verification": ver, "needs_review": raises_doubt(ver) or (still_doubtful and not review.done)})
     return after, changed
-
-
-def _record(svc: Services, document_id: str, before: ResultObject, after: ResultObject, changed: list[dict],
-            review: Review, reviewer: str, head: EventRow) -> None:
-    code = after.result_code
-    assert code
-    key = result_key(code, "result.json")
-    old_bytes = svc.store.get(key)  # as stored: what a failed commit must put back
-    new_bytes = after.model_dump_json(indent=2).encode()
-    event = chain.sign_event(chain.new_event(
-        code, "review", head.seq + 1, head.hash, reviewer, software={"sohoa": __version__},
-        parameters={"corrections": changed, "reason": review.reason, "done": review.done,
-                    "verification": after.verification.status},
-        inputs={key: sha256(old_bytes)}, outputs={key: sha256(new_bytes)}), svc.signing_key)
-    # The new result object first, so the committed chain never names bytes that are not stored;
-    # if the commit fails, the previous bytes go back.
-    svc.store.put(key, new_bytes, "application/json")
-    try:
-        with svc.sessions() as s, s.begin():
-            row = s.get(DocumentRow, document_id)
-            fresh = _document_row(after)
-            for attr in ("result", "verification_status", "needs_review", "search_text", "id_number_hash"):
-                setattr(row, attr, getattr(fresh, attr))
-            s.add(chain.row(event))
-            s.flush()  # the (subject, seq) key decides a race before the feed is locked
-            changes.record(s, [code], changes.CORRECTED)
-    except Exception:
-        svc.store.put(key, old_bytes, "application/json")
-        raise
-    chain.put(svc, [event])
-

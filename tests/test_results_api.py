@@ -4,17 +4,20 @@ corrections: normalised, re-verified, recorded in provenance, announced in the f
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from api import keys
 from api.main import create_app
 from sohoa import chain, pipeline, registry, review
 from storage import changes
+from storage.db import DocumentRow
 
 from .docs import card_lines, text_pdf
 
@@ -150,6 +153,11 @@ def test_a_correction_is_normalised_reverified_recorded_and_announced(world: Wor
     assert last.parameters["reason"] == "the desk read the paper again"
     assert last.outputs[f"results/{world.code}/result.json"] == hashlib.sha256(stored).hexdigest()
     assert chain.verify_subject(svc, world.code) == []
+    # The result as it was before is kept, named by the review event, and an archivist reads it.
+    kept = f"history/result-before-{last.seq}.json"
+    assert last.outputs[f"results/{world.code}/{kept}"] == last.inputs[f"results/{world.code}/result.json"]
+    earlier = world.client.get(f"/v1/results/{world.code}/files/{kept}", headers=world.h("archivist"))
+    assert earlier.status_code == 200 and earlier.json()["fields"]["date_of_birth"] == "1987-03-12"
 
     # Downstream hears of it.
     feed = world.client.get("/v1/changes", headers=world.h("downstream")).json()["changes"]
@@ -211,6 +219,16 @@ def test_concurrent_reviews_of_one_result_are_both_recorded_in_one_valid_chain(w
     assert [e.type for e in events].count("review") == 3
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert chain.verify_subject(svc, world.code) == []
+    # One after the other: each review started from the result the one before stored, and the
+    # store holds what the database holds (no review put back bytes over another's).
+    reviews = [e for e in events if e.type == "review"]
+    key = f"results/{world.code}/result.json"
+    for earlier, later in zip(reviews, reviews[1:]):
+        assert later.inputs[key] == earlier.outputs[key]
+    assert all(c.ok for c in chain.rehash(svc, chain.recorded_objects(events)))
+    with svc.sessions() as s:
+        row = s.scalar(select(DocumentRow).where(DocumentRow.result_code == world.code))
+    assert json.loads(svc.store.get(key)) == row.result
 
 
 def test_reviews_do_not_pile_up_the_registry_checks(world: World) -> None:
