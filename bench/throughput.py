@@ -17,7 +17,7 @@ cards: ID cards, all). Then, in a fresh data dir each time, it runs the real com
   (each step's start and end).
 Reported: wall time (engine loading included, except for --celery), pages, pages/minute,
 pages/minute per process and the peak RSS of the largest process of that run (ru_maxrss of its
-process tree; not measured for --celery).
+process tree; for --celery, VmHWM of the worker's processes, each listed below the table).
 """
 
 from __future__ import annotations
@@ -72,9 +72,10 @@ def run(args: list[str], env: dict[str, str]) -> tuple[float, int, int, float]:
     return wall, files, pages, int(out.stderr.strip().splitlines()[-1]) / 1024
 
 
-def run_celery(files: list[Path], procs: int, work: Path) -> tuple[float, int, int, dict[str, list[float]]]:
+def run_celery(files: list[Path], procs: int, work: Path) -> tuple[float, int, int, dict[str, list[float]], dict[int, float]]:
     """The files through Redis and one `celery worker --concurrency=procs`; returns (wall s from
-    the send to the last file done, files, pages, seconds per step name)."""
+    the send to the last file done, files, pages, seconds per step name, peak RSS MiB per process
+    of the worker)."""
     sys.path.insert(0, str(ROOT))
     from sqlalchemy import func, select
 
@@ -114,12 +115,31 @@ def run_celery(files: list[Path], procs: int, work: Path) -> tuple[float, int, i
             (warm / f"warm{i}.png").write_bytes(files[i % len(files)].read_bytes() + bytes([i]))
         run_batch(sorted(warm.iterdir()))
         wall, ids = run_batch(files)
+        peaks = peak_rss_mib(worker.proc.pid)
     finally:
         worker.stop()
         redis.stop()
     results = [r for fid in ids for r in pipeline.results_for_file(svc, fid)]
     pages = sum(len(r.source.pages) for r in results)
-    return wall, len(ids), pages, step_seconds(svc, results)
+    return wall, len(ids), pages, step_seconds(svc, results), peaks
+
+
+def peak_rss_mib(pgid: int) -> dict[int, float]:
+    """Peak resident memory (VmHWM) of each live process of a process group: the Celery worker's
+    main process and its pool children, read before it is stopped."""
+    peaks = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != pgid:  # field 5 of /proc/<pid>/stat: the process group
+                continue
+            status = (stat.parent / "status").read_text()
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        hwm = next((line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")), None)
+        if hwm:
+            peaks[int(stat.parent.name)] = int(hwm) / 1024
+    return peaks
 
 
 def step_seconds(svc, results) -> dict[str, list[float]]:  # noqa: ANN001
@@ -178,10 +198,15 @@ def main() -> None:
         if args.pool:
             pdf = one_pdf(files, Path(tmp) / "dossier.pdf")
         steps: dict[int, dict[str, list[float]]] = {}
+        celery_memory: dict[int, dict[int, float]] = {}
         for procs in [int(c) for c in args.celery.split(",") if c]:
-            wall, n_files, pages, steps[procs] = run_celery(files, procs, Path(tmp) / f"celery-{procs}")
+            wall, n_files, pages, steps[procs], peaks = run_celery(files, procs, Path(tmp) / f"celery-{procs}")
             print(f"| Celery worker, --concurrency={procs} | {procs} | {n_files} | {pages} | {wall:.1f} | "
-                  f"{60 * pages / wall:.1f} | {60 * pages / wall / procs:.1f} | - |")
+                  f"{60 * pages / wall:.1f} | {60 * pages / wall / procs:.1f} | {max(peaks.values(), default=0):.0f} |")
+            celery_memory[procs] = peaks
+        for procs, peaks in celery_memory.items():
+            print(f"\nCelery worker, --concurrency={procs}: peak RSS per process (MiB): "
+                  + ", ".join(f"{mib:.0f}" for _, mib in sorted(peaks.items())) + f"; together {sum(peaks.values()):.0f}")
         if steps:
             print_steps(steps)
         for workers in [int(w) for w in args.pool.split(",") if w]:
