@@ -153,6 +153,8 @@ class WebhookOptions(BaseModel):
     dispatch_interval_seconds: float = Field(5, gt=0)
     # At most this many deliveries sent per dispatch (and changes planned per subscription).
     batch_size: int = Field(100, ge=1, le=10_000)
+    # POSTs in flight at once per dispatch, to different subscriptions (each gets one at a time).
+    senders: int = Field(4, ge=1, le=64)
 
 
 class CopyOptions(BaseModel):

@@ -25,8 +25,10 @@ import json
 import logging
 import random
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal, get_args
@@ -295,13 +297,18 @@ def _give_up_abandoned(sessions: sessionmaker, now: datetime, max_attempts: int)
                                  last_error="the sender stopped during the last attempt")).rowcount
 
 
-def claim_one(sessions: sessionmaker, now: datetime, opts: WebhookOptions) -> _Claimed | None:
-    """Take the oldest due delivery: pending and due, or held under a lease that ran out. One
-    conditional UPDATE each, so two senders never hold the same delivery; the loser tries the next."""
+def claim_one(sessions: sessionmaker, now: datetime, opts: WebhookOptions,
+              skip: frozenset[str] = frozenset()) -> _Claimed | None:
+    """Take the oldest due delivery, not for a subscription in `skip`: pending and due, or held
+    under a lease that ran out. One conditional UPDATE each, so two senders never hold the same
+    delivery; the loser tries the next."""
     D = WebhookDeliveryRow
     takeable = _takeable(now, opts.max_attempts)
+    found = select(D.id).where(takeable)
+    if skip:
+        found = found.where(D.webhook_id.not_in(skip))
     with sessions() as s:
-        candidates = s.scalars(select(D.id).where(takeable).order_by(D.next_attempt_at, D.change_id).limit(10)).all()
+        candidates = s.scalars(found.order_by(D.next_attempt_at, D.change_id).limit(10)).all()
     lease_until = now + timedelta(seconds=lease_seconds(opts))
     for delivery_id in candidates:
         with sessions() as s, s.begin():
@@ -359,32 +366,73 @@ def _record(sessions: sessionmaker, claimed: _Claimed, status: int | None, error
 
 
 def deliver_due(svc: Services, now: datetime | None = None, client: httpx.Client | None = None) -> Delivered:
-    """Send what is due, one claimed delivery at a time, at most `batch_size`. `now` is when this
-    runs (tests move it forward instead of sleeping); signatures carry the real clock."""
+    """Send what is due, at most `batch_size`, by `senders` threads. Each subscription gets one
+    POST at a time, so receivers are sent to side by side and each in the order claimed; one that
+    fails is sent nothing more until the next dispatch, so a receiver that is down or slow costs
+    one attempt a round, not a round's worth of timeouts for everyone else. `now` is when this runs
+    (tests move it forward instead of sleeping); signatures carry the real clock."""
     opts = svc.settings.webhooks
     now = _utc(now) or utcnow()
     done = Delivered(failed=_give_up_abandoned(svc.sessions, now, opts.max_attempts))
+    lock = threading.Lock()
+    busy: set[str] = set()  # subscriptions with a POST in flight, or that failed this round
+    budget = [opts.batch_size]
+
+    def send(client: httpx.Client) -> None:
+        while True:
+            with lock:
+                if budget[0] <= 0:
+                    return
+                budget[0] -= 1
+                skip = frozenset(busy)
+            claimed = claim_one(svc.sessions, now, opts, skip)
+            with lock:
+                if claimed is None or claimed.webhook_id in busy:
+                    budget[0] += 1  # not sent: the place in this round goes back
+                    if claimed is None:  # nothing else due for the others (each thread sends its own next)
+                        return
+                    _release(svc.sessions, claimed)  # another thread has that subscription meanwhile
+                    continue
+                busy.add(claimed.webhook_id)
+            status, error, seconds = _post(client, claimed)
+            state = _record(svc.sessions, claimed, status, error, seconds, now, opts)
+            with lock:
+                _tally(done, claimed, state, error)
+                if state == DELIVERED:
+                    busy.discard(claimed.webhook_id)
+
     own = client is None
     client = client or httpx.Client(timeout=opts.timeout_seconds, follow_redirects=False)
     try:
-        while done.sent < opts.batch_size and (claimed := claim_one(svc.sessions, now, opts)):
-            status, error, seconds = _post(client, claimed)
-            state = _record(svc.sessions, claimed, status, error, seconds, now, opts)
-            done.sent += 1
-            if state == DELIVERED:
-                done.delivered += 1
-            elif state == FAILED:
-                done.failed += 1
-                log.warning("webhook %s: delivery %s failed after %d attempts (%s)", claimed.webhook_id,
-                            claimed.id, claimed.attempts, error)
-            else:
-                done.retrying += 1
-                log.info("webhook %s: delivery %s attempt %d: %s; will retry", claimed.webhook_id, claimed.id,
-                         claimed.attempts, error)
+        with ThreadPoolExecutor(opts.senders, thread_name_prefix="sohoa-webhook-send") as pool:
+            for future in [pool.submit(send, client) for _ in range(opts.senders)]:
+                future.result()
     finally:
         if own:
             client.close()
     return done
+
+
+def _release(sessions: sessionmaker, claimed: _Claimed) -> None:
+    """A claim given back unsent: pending again, its attempt not counted."""
+    D = WebhookDeliveryRow
+    with sessions() as s, s.begin():
+        s.execute(update(D).where(D.id == claimed.id, D.state == SENDING, D.lease_until == claimed.lease_until)
+                  .values(state=PENDING, attempts=D.attempts - 1, lease_until=None))
+
+
+def _tally(done: Delivered, claimed: _Claimed, state: str, error: str | None) -> None:
+    done.sent += 1
+    if state == DELIVERED:
+        done.delivered += 1
+    elif state == FAILED:
+        done.failed += 1
+        log.warning("webhook %s: delivery %s failed after %d attempts (%s)", claimed.webhook_id,
+                    claimed.id, claimed.attempts, error)
+    else:
+        done.retrying += 1
+        log.info("webhook %s: delivery %s attempt %d: %s; will retry", claimed.webhook_id, claimed.id,
+                 claimed.attempts, error)
 
 
 def dispatch(svc: Services, now: datetime | None = None) -> Dispatched:

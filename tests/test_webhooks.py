@@ -322,6 +322,26 @@ def test_an_unreachable_receiver_is_an_attempt_with_an_error_not_an_exception(sv
     assert delivery(svc, d.id).last_error == a.error
 
 
+def test_a_receiver_that_hangs_costs_one_attempt_a_round_and_holds_up_no_one(svc, receiver) -> None:
+    import socket
+
+    options(svc, timeout_seconds=1)
+    hangs = socket.create_server(("127.0.0.1", 0))  # takes connections, never answers: a read timeout
+    try:
+        stuck, _ = webhooks.subscribe(svc.sessions, f"http://127.0.0.1:{hangs.getsockname()[1]}/hooks")
+        healthy, _ = webhooks.subscribe(svc.sessions, receiver.url)
+        made = [add_result(svc) for _ in range(3)]
+        done = webhooks.dispatch(svc)
+    finally:
+        hangs.close()
+    assert [r.json["result_code"] for r in receiver.requests] == made  # all of them, in order
+    tried = sorted(d.attempts for d in all_deliveries(svc) if d.webhook_id == stuck.id)
+    assert tried == [0, 0, 1]  # one timeout this round; the others wait for the next, not counted
+    assert (done.sent, done.delivered, done.retrying) == (4, 3, 1)
+    [attempt] = [a for d in all_deliveries(svc) if d.webhook_id == stuck.id for a in attempts_of(svc, d.id)]
+    assert attempt.error.startswith("ReadTimeout")
+
+
 # ------------------------------------------------------------------ filters and revocation
 def test_subscriptions_get_only_their_document_types_and_events(svc, receiver) -> None:
     cards, _ = webhooks.subscribe(svc.sessions, receiver.url + "?only=cards", doc_types=["cccd", "cmnd"])
