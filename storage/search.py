@@ -27,6 +27,7 @@ from typing import NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
+    CTE,
     ColumnElement,
     Connection,
     Integer,
@@ -342,12 +343,31 @@ class PostgresBackend:
             where.append(_BIGRAMS.op("@@")(cast(func.lower(literal(pairs, Text)), TSQUERY)))
         return where
 
+    @classmethod
+    def _found(cls, clauses: Sequence[Clause], filters: Filters, query: ColumnElement) -> CTE:
+        """The matches (at most count_cap + 1): id, date and tsvector. With a phrase, in two steps:
+        the documents holding its word pairs (and the query's single words) that pass the filters,
+        from the indexes and the table row alone; then, of those only, the phrase's positions on
+        the tsvector. Else the planner checks the positions first, for every document with the
+        pairs, and filters after: 2,900 tsvectors read from TOAST for 400 in a branch."""
+        cap = cls.count_cap + 1
+        pairs = bigram_tsquery(clauses)
+        if pairs is None:
+            return (select(_DOCS.c.id, _DOCS.c.created_at, _VECTOR.label("vector"))
+                    .where(*cls._where(clauses, filters, query)).limit(cap).cte("found").prefix_with("MATERIALIZED"))
+        words = [c for c in clauses if len(c) == 1]
+        narrowing = [_BIGRAMS.op("@@")(cast(func.lower(literal(pairs, Text)), TSQUERY)), *_conditions(filters)]
+        if words:
+            narrowing.append(_VECTOR.op("@@")(func.to_tsquery(_SIMPLE, tsquery(words))))
+        candidates = (select(_DOCS.c.id, _DOCS.c.created_at, _VECTOR.label("vector")).where(*narrowing)
+                      .cte("candidates").prefix_with("MATERIALIZED"))
+        return (select(candidates).where(candidates.c.vector.op("@@")(query)).limit(cap)
+                .cte("found").prefix_with("MATERIALIZED"))
+
     def band(self, conn: Connection, clauses: Sequence[Clause], filters: Filters,
              skip: int, rows: int) -> tuple[list[Ranked], int | None]:
         query = func.to_tsquery(_SIMPLE, tsquery(clauses))
-        found = (select(_DOCS.c.id, _DOCS.c.created_at, _VECTOR.label("vector"))
-                 .where(*self._where(clauses, filters, query)).limit(self.count_cap + 1)
-                 .cte("found").prefix_with("MATERIALIZED"))
+        found = self._found(clauses, filters, query)
         total = select(func.count().label("total")).select_from(found).subquery()
         band = (select(found).order_by(found.c.created_at.desc(), found.c.id.desc())
                 .limit(rows).offset(skip).subquery())
