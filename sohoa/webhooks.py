@@ -387,13 +387,16 @@ def deliver_due(svc: Services, now: datetime | None = None, client: httpx.Client
                 skip = frozenset(busy)
             claimed = claim_one(svc.sessions, now, opts, skip)
             with lock:
-                if claimed is None or claimed.webhook_id in busy:
+                taken = claimed is not None and claimed.webhook_id not in busy
+                if taken:
+                    busy.add(claimed.webhook_id)
+                else:
                     budget[0] += 1  # not sent: the place in this round goes back
-                    if claimed is None:  # nothing else due for the others (each thread sends its own next)
-                        return
-                    _release(svc.sessions, claimed)  # another thread has that subscription meanwhile
-                    continue
-                busy.add(claimed.webhook_id)
+            if claimed is None:  # nothing else due for the others (each thread sends its own next)
+                return
+            if not taken:  # another thread has that subscription meanwhile
+                _release(svc.sessions, claimed)
+                continue
             status, error, seconds = _post(client, claimed)
             state = _record(svc.sessions, claimed, status, error, seconds, now, opts)
             with lock:
