@@ -20,20 +20,20 @@ import heapq
 import html
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import islice, pairwise, takewhile
 from typing import NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
+    CTE,
     ColumnElement,
     Connection,
     Integer,
     Row,
     Select,
     String,
-    Subquery,
     Text,
     cast,
     column,
@@ -324,9 +324,7 @@ class PostgresBackend:
 
     One statement: the GIN index finds the matches, of which at most count_cap + 1 are taken (their
     id and date: no tsvector is read unless a phrase needs its positions checked); they are counted,
-    and when that is all of them the band is cut from them newest first, and only the band's
-    tsvectors are read and ranked. Past the cap, a second statement takes the band from the newest
-    matches (`_newest`)."""
+    the band is cut from them newest first, and only the band's tsvectors are read and ranked."""
 
     # ts_rank_cd() costs ~20 µs a match: it reads the document's tsvector back from TOAST.
     band_size = 500
@@ -346,75 +344,41 @@ class PostgresBackend:
         return where
 
     @classmethod
-    def _matches(cls, clauses: Sequence[Clause], filters: Filters, query: ColumnElement) -> Select:
-        """The matches: id, date and tsvector. With a phrase, in two steps: the documents holding
-        its word pairs (and the query's single words) that pass the filters, from the indexes and
-        the table row alone; then, of those only, the phrase's positions on the tsvector. Else the
-        planner checks the positions first, for every document with the pairs, and filters after:
-        2,900 tsvectors read from TOAST for 400 in a branch."""
+    def _found(cls, clauses: Sequence[Clause], filters: Filters, query: ColumnElement) -> CTE:
+        """The matches (at most count_cap + 1): id, date and tsvector. With a phrase, in two steps:
+        the documents holding its word pairs (and the query's single words) that pass the filters,
+        from the indexes and the table row alone; then, of those only, the phrase's positions on
+        the tsvector. Else the planner checks the positions first, for every document with the
+        pairs, and filters after: 2,900 tsvectors read from TOAST for 400 in a branch."""
+        cap = cls.count_cap + 1
         pairs = bigram_tsquery(clauses)
         if pairs is None:
-            return select(_DOCS.c.id, _DOCS.c.created_at, _VECTOR.label("vector")).where(
-                *cls._where(clauses, filters, query))
+            return (select(_DOCS.c.id, _DOCS.c.created_at, _VECTOR.label("vector"))
+                    .where(*cls._where(clauses, filters, query)).limit(cap).cte("found").prefix_with("MATERIALIZED"))
         words = [c for c in clauses if len(c) == 1]
         narrowing = [_BIGRAMS.op("@@")(cast(func.lower(literal(pairs, Text)), TSQUERY)), *_conditions(filters)]
         if words:
             narrowing.append(_VECTOR.op("@@")(func.to_tsquery(_SIMPLE, tsquery(words))))
         candidates = (select(_DOCS.c.id, _DOCS.c.created_at, _VECTOR.label("vector")).where(*narrowing)
                       .cte("candidates").prefix_with("MATERIALIZED"))
-        return select(candidates).where(candidates.c.vector.op("@@")(query))
-
-    @staticmethod
-    def _ranked(band: Subquery, query: ColumnElement) -> list[ColumnElement]:
-        # Normalisation 1: divide by 1 + log(length), so long documents do not win by size alone
-        # (bm25 on SQLite normalises by length too).
-        return [band.c.id, func.ts_rank_cd(band.c.vector, query, 1).label("score")]
+        return (select(candidates).where(candidates.c.vector.op("@@")(query)).limit(cap)
+                .cte("found").prefix_with("MATERIALIZED"))
 
     def band(self, conn: Connection, clauses: Sequence[Clause], filters: Filters,
              skip: int, rows: int) -> tuple[list[Ranked], int | None]:
         query = func.to_tsquery(_SIMPLE, tsquery(clauses))
-        found = (self._matches(clauses, filters, query).limit(self.count_cap + 1)
-                 .cte("found").prefix_with("MATERIALIZED"))
-        counted = select(func.count()).select_from(found).scalar_subquery()
-        total = select(counted.label("total")).subquery()
-        # The band is cut from `found` only when it holds every match; past the cap, nothing is
-        # ranked here (see _newest).
-        band = (select(found).where(counted <= self.count_cap)
-                .order_by(found.c.created_at.desc(), found.c.id.desc()).limit(rows).offset(skip).subquery())
-        stmt = (select(total.c.total, *self._ranked(band, query))
+        found = self._found(clauses, filters, query)
+        total = select(func.count().label("total")).select_from(found).subquery()
+        band = (select(found).order_by(found.c.created_at.desc(), found.c.id.desc())
+                .limit(rows).offset(skip).subquery())
+        # Normalisation 1: divide by 1 + log(length), so long documents do not win by size alone
+        # (bm25 on SQLite normalises by length too).
+        score = func.ts_rank_cd(band.c.vector, query, 1)
+        stmt = (select(total.c.total, band.c.id, score.label("score"))
                 .select_from(total.outerjoin(band, literal_column("true")))
                 .order_by(band.c.created_at.desc(), band.c.id.desc()))
         result = _through_gin(conn, stmt)
-        counted_total = result[0].total
-        if counted_total <= self.count_cap:
-            return [Ranked(r.id, float(r.score)) for r in result if r.id is not None], counted_total
-        return self._newest(conn, clauses, filters, query, skip, rows), counted_total
-
-    # Days back from the newest document that the band is first looked for in, widened until it
-    # holds the page's rows: most matches of a common word are recent enough for the first.
-    windows_days = (30, 365, None)
-
-    def _newest(self, conn: Connection, clauses: Sequence[Clause], filters: Filters, query: ColumnElement,
-                skip: int, rows: int) -> list[Ranked]:
-        """The band among more matches than the cap. `found` holds the first count_cap + 1 the GIN
-        index yields, in table order (roughly the oldest), not the newest; the newest are taken
-        here instead, from a window of recent days (a B-tree range ANDed with the GIN bitmap, so
-        only the window's matches are read), widened until it holds the band."""
-        newest = conn.execute(select(func.max(_DOCS.c.created_at))).scalar_one()
-        for days in self.windows_days:
-            window = filters
-            if days is not None and newest is not None:
-                since = _utc(newest) - timedelta(days=days)
-                if filters.created_from is None or _utc(filters.created_from) < since:
-                    window = replace(filters, created_from=since)
-            matches = self._matches(clauses, window, query)
-            newest_first = (matches.selected_columns.created_at.desc(), matches.selected_columns.id.desc())
-            band = matches.order_by(*newest_first).limit(rows).offset(skip).subquery()
-            result = _through_gin(conn, select(*self._ranked(band, query))
-                                  .order_by(band.c.created_at.desc(), band.c.id.desc()))
-            if len(result) >= rows or window is filters:
-                return [Ranked(r.id, float(r.score)) for r in result]
-        raise AssertionError("the last window is the whole archive")
+        return [Ranked(r.id, float(r.score)) for r in result if r.id is not None], result[0].total
 
     def count(self, conn: Connection, clauses: Sequence[Clause], filters: Filters) -> int:
         # Not called by search(), which has the count from band(); for completeness.
