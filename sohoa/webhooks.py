@@ -380,23 +380,16 @@ def deliver_due(svc: Services, now: datetime | None = None, client: httpx.Client
 
     def send(client: httpx.Client) -> None:
         while True:
+            # Claims are made one at a time (they are quick; the POSTs are not), so a subscription
+            # is never claimed twice at once here and its deliveries go out in the order claimed.
             with lock:
                 if budget[0] <= 0:
                     return
+                claimed = claim_one(svc.sessions, now, opts, frozenset(busy))
+                if claimed is None:  # nothing else due for the others (each thread sends its own next)
+                    return
                 budget[0] -= 1
-                skip = frozenset(busy)
-            claimed = claim_one(svc.sessions, now, opts, skip)
-            with lock:
-                taken = claimed is not None and claimed.webhook_id not in busy
-                if taken:
-                    busy.add(claimed.webhook_id)
-                else:
-                    budget[0] += 1  # not sent: the place in this round goes back
-            if claimed is None:  # nothing else due for the others (each thread sends its own next)
-                return
-            if not taken:  # another thread has that subscription meanwhile
-                _release(svc.sessions, claimed)
-                continue
+                busy.add(claimed.webhook_id)
             status, error, seconds = _post(client, claimed)
             state = _record(svc.sessions, claimed, status, error, seconds, now, opts)
             with lock:
@@ -414,14 +407,6 @@ def deliver_due(svc: Services, now: datetime | None = None, client: httpx.Client
         if own:
             client.close()
     return done
-
-
-def _release(sessions: sessionmaker, claimed: _Claimed) -> None:
-    """A claim given back unsent: pending again, its attempt not counted."""
-    D = WebhookDeliveryRow
-    with sessions() as s, s.begin():
-        s.execute(update(D).where(D.id == claimed.id, D.state == SENDING, D.lease_until == claimed.lease_until)
-                  .values(state=PENDING, attempts=D.attempts - 1, lease_until=None))
 
 
 def _tally(done: Delivered, claimed: _Claimed, state: str, error: str | None) -> None:
