@@ -56,10 +56,15 @@ class FsObjectStore:
         self._path(key).unlink(missing_ok=True)
 
     def list(self, prefix: str) -> list[str]:
-        base = self.root
+        # Walk only the directory the prefix names (up to its last "/"), not the whole store: page
+        # readings and event chains are listed while documents are processed.
+        folder = prefix.rpartition("/")[0]
+        base = self._path(folder) if folder else self.root
+        if not base.is_dir():
+            return []
         return sorted(
-            str(p.relative_to(base)) for p in base.rglob("*")
-            if p.is_file() and not p.name.startswith(".tmp-") and str(p.relative_to(base)).startswith(prefix)
+            key for p in base.rglob("*")
+            if p.is_file() and not p.name.startswith(".tmp-") and (key := str(p.relative_to(self.root))).startswith(prefix)
         )
 
     def describe(self) -> str:

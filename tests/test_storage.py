@@ -25,6 +25,22 @@ def test_fs_store_roundtrip_and_no_temp_leftovers(tmp_path) -> None:
         store.get("results/KQ-1/text.txt")
 
 
+def test_fs_store_lists_by_prefix_walking_only_the_folder_it_names(tmp_path, monkeypatch) -> None:
+    store = FsObjectStore(tmp_path)
+    for key in ("results/KQ-1/a.txt", "results/KQ-12/b.txt", "results/KQ-2/c.txt", "work/d/pages/00001.json"):
+        store.put(key, b"x")
+    assert store.list("results/KQ-1") == ["results/KQ-1/a.txt", "results/KQ-12/b.txt"]  # a prefix, not a folder
+    assert store.list("results/KQ-1/") == ["results/KQ-1/a.txt"]
+    assert store.list("") == sorted(["results/KQ-1/a.txt", "results/KQ-12/b.txt", "results/KQ-2/c.txt",
+                                     "work/d/pages/00001.json"])
+    assert store.list("nothing/here/") == []
+    walked = []
+    real_rglob = type(tmp_path).rglob
+    monkeypatch.setattr(type(tmp_path), "rglob", lambda self, pattern: walked.append(self) or real_rglob(self, pattern))
+    assert store.list("work/") == ["work/d/pages/00001.json"]
+    assert walked == [tmp_path / "work"]  # not the whole store
+
+
 def test_fs_store_checks_originals_against_the_digest_their_key_names(tmp_path) -> None:
     store = FsObjectStore(tmp_path)
     scan = b"%PDF-1.7 the dossier"
