@@ -127,18 +127,15 @@ def run_celery(files: list[Path], procs: int, work: Path) -> tuple[float, int, i
 def peak_rss_mib(pgid: int) -> dict[int, float]:
     """Peak resident memory (VmHWM) of each live process of a process group: the Celery worker's
     main process and its pool children, read before it is stopped."""
+    from bench.memory import hwm_mib
+
     peaks = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) != pgid:  # field 5 of /proc/<pid>/stat: the process group
-                continue
-            status = (stat.parent / "status").read_text()
+            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == pgid:  # field 5: the process group
+                peaks[int(stat.parent.name)] = hwm_mib(stat.parent.name)
         except (OSError, IndexError, ValueError):
             continue  # gone meanwhile
-        hwm = next((line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")), None)
-        if hwm:
-            peaks[int(stat.parent.name)] = int(hwm) / 1024
     return peaks
 
 
