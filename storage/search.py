@@ -332,17 +332,6 @@ class PostgresBackend:
     # 10,000 of them cost 10–100 ms at 100,000 documents. Pages stop after count_cap + 1 matches.
     count_cap = 2000
 
-    @staticmethod
-    def _where(clauses: Sequence[Clause], filters: Filters, query: ColumnElement) -> list[ColumnElement[bool]]:
-        where = [_VECTOR.op("@@")(query), *_conditions(filters)]
-        # A phrase's positions are checked on the document's tsvector, read back from TOAST: its
-        # pairs first narrow the candidates to the documents that hold every pair, in the index.
-        # lower() as to_tsvector's 'simple' dictionary lowers the stored lexemes.
-        pairs = bigram_tsquery(clauses)
-        if pairs is not None:
-            where.append(_BIGRAMS.op("@@")(cast(func.lower(literal(pairs, Text)), TSQUERY)))
-        return where
-
     @classmethod
     def _found(cls, clauses: Sequence[Clause], filters: Filters, query: ColumnElement) -> CTE:
         """The matches (at most count_cap + 1): id, date and tsvector. With a phrase, in two steps:
@@ -354,8 +343,10 @@ class PostgresBackend:
         pairs = bigram_tsquery(clauses)
         if pairs is None:
             return (select(_DOCS.c.id, _DOCS.c.created_at, _VECTOR.label("vector"))
-                    .where(*cls._where(clauses, filters, query)).limit(cap).cte("found").prefix_with("MATERIALIZED"))
+                    .where(_VECTOR.op("@@")(query), *_conditions(filters)).limit(cap)
+                    .cte("found").prefix_with("MATERIALIZED"))
         words = [c for c in clauses if len(c) == 1]
+        # lower(): the 'simple' dictionary lowered the stored pair lexemes.
         narrowing = [_BIGRAMS.op("@@")(cast(func.lower(literal(pairs, Text)), TSQUERY)), *_conditions(filters)]
         if words:
             narrowing.append(_VECTOR.op("@@")(func.to_tsquery(_SIMPLE, tsquery(words))))
@@ -382,9 +373,8 @@ class PostgresBackend:
 
     def count(self, conn: Connection, clauses: Sequence[Clause], filters: Filters) -> int:
         # Not called by search(), which has the count from band(); for completeness.
-        query = func.to_tsquery(_SIMPLE, tsquery(clauses))
-        capped = select(_DOCS.c.id).where(*self._where(clauses, filters, query)).limit(self.count_cap + 1).subquery()
-        return _through_gin(conn, select(func.count()).select_from(capped))[0][0]
+        found = self._found(clauses, filters, func.to_tsquery(_SIMPLE, tsquery(clauses)))
+        return _through_gin(conn, select(func.count()).select_from(found))[0][0]
 
     def rows(self, conn: Connection, keys: Sequence[int | str], *columns: ColumnElement) -> dict[int | str, Row]:
         return {r.key: r for r in conn.execute(select(_DOCS.c.id.label("key"), *columns).where(_DOCS.c.id.in_(keys)))}
