@@ -257,16 +257,22 @@ def worker(
     queues: Annotated[str, typer.Option(help="queues to consume, comma-separated (workers/queues.py)")] =
         ",".join(QUEUES),
     beat: Annotated[bool, typer.Option(help="also run the periodic sweeper's clock (one per deployment)")] = False,
+    restart: Annotated[bool, typer.Option(help="run Celery as a child process and start it again if it dies "
+                                               "(workers/supervisor.py)")] = True,
 ) -> None:
     """A Celery worker (distributed mode, needs SOHOA_BROKER_URL). Run more of them, on more
     machines, to go faster; give ID cards their own (`--queues sohoa.small`) so long PDFs cannot
     hold them up."""
-    from workers.tasks import celery_app
-
     settings = get_settings()
     if not settings.broker_url:
         err.print("[red]SOHOA_BROKER_URL is not set; in embedded mode `sohoa serve` runs the worker[/]")
         raise typer.Exit(2)
+    if restart:
+        from workers.supervisor import supervise
+
+        code = supervise([sys.executable, "-m", "sohoa.cli", "worker", f"--concurrency={concurrency}",
+                          f"--queues={queues}", "--beat" if beat else "--no-beat", "--no-restart"])
+        raise typer.Exit(code if code >= 0 else 128 - code)
     # Without gossip, mingle and heartbeat: with Redis as the broker, a worker that has them can
     # reconnect after a Redis restart and never consume again (celery/celery#8091; seen here in
     # fault test c). sohoa needs none of them: claims live in the database, not between workers.
@@ -279,7 +285,12 @@ def worker(
         from .metrics import start_worker_metrics_server
 
         start_worker_metrics_server(settings.metrics_port)
-    celery_app.worker_main(argv)
+    # Celery's own command line, run in this process (the metrics server above must be in it).
+    # Not app.worker_main or app.start: both drop the exit code, so a worker that ended on
+    # "Unrecoverable error" exited 0 and looked like a deliberate stop to whatever restarts it.
+    from celery.bin.celery import celery as celery_command
+
+    raise typer.Exit(celery_command.main(["-A", "workers.tasks:celery_app", *argv], standalone_mode=False) or 0)
 
 
 @keys_app.command("init")

@@ -189,6 +189,19 @@ class CeleryWorker:
         self.proc = subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, stdout=self.log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
 
+    def celery_pid(self, timeout: float = 30) -> int:
+        """The Celery worker that `sohoa worker` runs as its child (workers/supervisor.py)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for stat in Path("/proc").glob("[0-9]*/stat"):
+                try:
+                    if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.proc.pid:  # field 4: ppid
+                        return int(stat.parent.name)
+                except (OSError, IndexError, ValueError):
+                    continue  # gone meanwhile
+            time.sleep(0.1)
+        raise TimeoutError(f"no child of `sohoa worker` (pid {self.proc.pid}) after {timeout} s")
+
     def kill9(self) -> None:
         os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)

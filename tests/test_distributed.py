@@ -321,6 +321,21 @@ def test_fault_c_redis_restarted_mid_batch_loses_no_accepted_document(cluster) -
     assert_each_file_stored_once(c, ids)
 
 
+def test_a_celery_worker_that_dies_is_started_again_by_sohoa_worker(cluster) -> None:
+    import os
+    import signal
+
+    c = cluster()
+    ids = c.submit(cards(12, start=500))
+    w = c.start_worker(concurrency=1)
+    wait_until(lambda: c.states(ids).get("done", 0) >= 2, 90, what="2 files done")
+    celery = w.celery_pid()
+    os.kill(celery, signal.SIGKILL)  # Celery's main process alone, as its own "Unrecoverable error" ends it
+    c.wait_done(ids, 150)
+    assert_each_file_stored_once(c, ids)
+    assert w.proc.poll() is None and w.celery_pid() != celery  # the same `sohoa worker`, a new Celery
+
+
 def test_fault_c_redis_that_lost_its_data_is_refilled_by_the_sweeper(cluster) -> None:
     import redis
 
