@@ -13,7 +13,7 @@ from fastapi.security import APIKeyHeader
 
 from sohoa.config import Settings
 from sohoa.services import Services
-from storage.db import AuditRow
+from storage.db import AuditRow, utcnow
 
 from . import keys
 
@@ -117,6 +117,7 @@ CallerDep = AdminDep
 
 
 def audit(svc: Services, caller: Caller, action: str, target: str, **details: object) -> None:
-    with svc.sessions() as s, s.begin():
-        s.add(AuditRow(actor=caller.name, action=action, target=target, purpose=caller.purpose,
-                       details=details or None))
+    """Committed before the caller's answer is sent; with other requests' rows when they come at
+    once (group commit)."""
+    svc.audit_log.add(AuditRow(at=utcnow(), actor=caller.name, action=action, target=target,
+                               purpose=caller.purpose, details=details or None))

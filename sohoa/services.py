@@ -66,6 +66,13 @@ class Services:
             self.page_pool.close()
 
     @cached_property
+    def audit_log(self):  # noqa: ANN201 - GroupCommit
+        """The audit rows of concurrent API requests, committed together (storage/group_commit.py)."""
+        from storage.group_commit import GroupCommit
+
+        return GroupCommit(self.sessions)
+
+    @cached_property
     def signing_key(self) -> Ed25519PrivateKey:
         from .provenance import load_or_create_key
 
