@@ -2,9 +2,10 @@
 when it dies.
 
 Why not rely on the init system alone: Celery can end its worker itself after a broker restart.
-With kombu 5.7 and Redis, closing the lost connection can ack a message on a channel whose
-connection is already gone (`AttributeError: 'NoneType' object has no attribute 'hostname'` in
-kombu/transport/redis.py); Celery logs "Unrecoverable error" and exits 1. Fault test (c) hit it
+With kombu 5.7 and Redis, closing the lost connection can try to put its unacknowledged
+messages back through a transport that is already detached (`AttributeError: 'NoneType' object
+has no attribute 'hostname'` in kombu/transport/redis.py); Celery logs "Unrecoverable error" and
+exits 1. Fault test (c) hit it
 on CI. No accepted document is lost (the database holds the queue of record), but a worker run
 from a shell, a container without a restart policy or a laptop would stay dead. systemd's
 `Restart=always` does the same job one level up; the two do not conflict.
