@@ -125,17 +125,18 @@ def run_celery(files: list[Path], procs: int, work: Path) -> tuple[float, int, i
 
 
 def peak_rss_mib(pgid: int) -> dict[int, float]:
-    """Peak resident memory (VmHWM) of each live process of a process group: the Celery worker's
-    main process and its pool children, read before it is stopped."""
+    """Peak resident memory (VmHWM) of each live process of a process group: `sohoa worker` (which
+    supervises), the Celery worker's main process and its pool children, read before it is stopped."""
     from bench.memory import hwm_mib
+    from tests.servers import processes
 
     peaks = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == pgid:  # field 5: the process group
-                peaks[int(stat.parent.name)] = hwm_mib(stat.parent.name)
-        except (OSError, IndexError, ValueError):
-            continue  # gone meanwhile
+    for pid, _parent, group in processes():
+        if group == pgid:
+            try:
+                peaks[pid] = hwm_mib(pid)
+            except (OSError, ValueError):
+                continue  # gone meanwhile
     return peaks
 
 

@@ -12,11 +12,22 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from .conftest import tool_missing
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def processes() -> Iterator[tuple[int, int, int]]:
+    """(pid, parent pid, process group) of every live process, from /proc/<pid>/stat."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+            yield int(stat.parent.name), int(fields[1]), int(fields[2])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
 
 
 def free_port() -> int:
@@ -193,12 +204,9 @@ class CeleryWorker:
         """The Celery worker that `sohoa worker` runs as its child (workers/supervisor.py)."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            for stat in Path("/proc").glob("[0-9]*/stat"):
-                try:
-                    if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.proc.pid:  # field 4: ppid
-                        return int(stat.parent.name)
-                except (OSError, IndexError, ValueError):
-                    continue  # gone meanwhile
+            for pid, parent, _group in processes():
+                if parent == self.proc.pid:
+                    return pid
             time.sleep(0.1)
         raise TimeoutError(f"no child of `sohoa worker` (pid {self.proc.pid}) after {timeout} s")
 
