@@ -340,18 +340,17 @@ class PostgresBackend:
         the tsvector. Else the planner checks the positions first, for every document with the
         pairs, and filters after: 2,900 tsvectors read from TOAST for 400 in a branch."""
         cap = cls.count_cap + 1
+        docs = select(_DOCS.c.id, _DOCS.c.created_at, _VECTOR.label("vector"))
         pairs = bigram_tsquery(clauses)
         if pairs is None:
-            return (select(_DOCS.c.id, _DOCS.c.created_at, _VECTOR.label("vector"))
-                    .where(_VECTOR.op("@@")(query), *_conditions(filters)).limit(cap)
+            return (docs.where(_VECTOR.op("@@")(query), *_conditions(filters)).limit(cap)
                     .cte("found").prefix_with("MATERIALIZED"))
         words = [c for c in clauses if len(c) == 1]
         # lower(): the 'simple' dictionary lowered the stored pair lexemes.
         narrowing = [_BIGRAMS.op("@@")(cast(func.lower(literal(pairs, Text)), TSQUERY)), *_conditions(filters)]
         if words:
             narrowing.append(_VECTOR.op("@@")(func.to_tsquery(_SIMPLE, tsquery(words))))
-        candidates = (select(_DOCS.c.id, _DOCS.c.created_at, _VECTOR.label("vector")).where(*narrowing)
-                      .cte("candidates").prefix_with("MATERIALIZED"))
+        candidates = docs.where(*narrowing).cte("candidates").prefix_with("MATERIALIZED")
         return (select(candidates).where(candidates.c.vector.op("@@")(query)).limit(cap)
                 .cte("found").prefix_with("MATERIALIZED"))
 
